@@ -1,0 +1,38 @@
+/* Per-CPU packet and byte counters keyed by reason and direction. */
+#ifndef VESICLE_LIB_COUNTERS_H
+#define VESICLE_LIB_COUNTERS_H
+
+#include "common.h"
+#include "metrics.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct metrics_key);
+	__type(value, struct metrics_value);
+	__uint(max_entries, 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vsl_metrics SEC(".maps");
+
+static __always_inline void count(const struct __sk_buff *skb, __u8 reason, __u8 direction)
+{
+	struct metrics_key key = { .reason = reason, .direction = direction };
+	struct metrics_value *value = bpf_map_lookup_elem(&vsl_metrics, &key);
+
+	if (likely(value)) {
+		/* Per-CPU slot: no atomics needed. */
+		value->packets += 1;
+		value->bytes += skb->len;
+		return;
+	}
+	struct metrics_value first = { .packets = 1, .bytes = skb->len };
+	bpf_map_update_elem(&vsl_metrics, &key, &first, BPF_NOEXIST);
+}
+
+/* Count a drop and return the verdict for it. */
+static __always_inline int drop(const struct __sk_buff *skb, __u8 reason, __u8 direction)
+{
+	count(skb, reason, direction);
+	return TC_ACT_SHOT;
+}
+
+#endif
