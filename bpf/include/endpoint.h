@@ -14,7 +14,7 @@ struct endpoint_key {
 	union {
 		__be32 ip4;
 		__u8 ip6[16];
-	};
+	} addr;
 	__u8 family;
 	__u8 pad[3];
 };

@@ -26,7 +26,7 @@ struct {
 
 static __always_inline struct endpoint_info *lookup_endpoint_ip4(__be32 addr)
 {
-	struct endpoint_key key = { .ip4 = addr, .family = ENDPOINT_FAMILY_IPV4 };
+	struct endpoint_key key = { .addr.ip4 = addr, .family = ENDPOINT_FAMILY_IPV4 };
 
 	return bpf_map_lookup_elem(&vsl_endpoints, &key);
 }

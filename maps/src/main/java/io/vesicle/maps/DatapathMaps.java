@@ -1,0 +1,55 @@
+package io.vesicle.maps;
+
+import io.vesicle.loader.BpfMap;
+import io.vesicle.loader.BpfObject;
+import java.nio.file.Path;
+
+/** The datapath's maps, by the names the BPF objects give them, each behind its codecs. */
+public final class DatapathMaps implements AutoCloseable {
+    public static final String ENDPOINTS = "vsl_endpoints";
+    public static final String ENDPOINTS_BY_IFINDEX = "vsl_lxc";
+    public static final String METRICS = "vsl_metrics";
+
+    private final TypedMap<EndpointKey, EndpointInfo> endpoints;
+    private final TypedMap<IfIndex, EndpointInfo> endpointsByIfindex;
+    private final MetricsMap metrics;
+
+    private DatapathMaps(BpfMap endpoints, BpfMap byIfindex, BpfMap metrics) {
+        this.endpoints = new TypedMap<>(endpoints, EndpointKey.CODEC, EndpointInfo.CODEC);
+        this.endpointsByIfindex = new TypedMap<>(byIfindex, IfIndex.CODEC, EndpointInfo.CODEC);
+        this.metrics = new MetricsMap(metrics);
+    }
+
+    /** Views of a loaded object's maps; the object keeps owning their descriptors. */
+    public static DatapathMaps of(BpfObject object) {
+        return new DatapathMaps(object.map(ENDPOINTS), object.map(ENDPOINTS_BY_IFINDEX), object.map(METRICS));
+    }
+
+    /** Opens the maps pinned under pinRoot (e.g. by a running agent), for tools and tests. */
+    public static DatapathMaps openPinned(Path pinRoot) {
+        return new DatapathMaps(BpfMap.openPinned(pinRoot.resolve(ENDPOINTS)),
+                BpfMap.openPinned(pinRoot.resolve(ENDPOINTS_BY_IFINDEX)),
+                BpfMap.openPinned(pinRoot.resolve(METRICS)));
+    }
+
+    /** Local endpoints by address: where the datapath delivers. */
+    public TypedMap<EndpointKey, EndpointInfo> endpoints() {
+        return endpoints;
+    }
+
+    /** Local endpoints by host-side ifindex: who is sending, for anti-spoofing. */
+    public TypedMap<IfIndex, EndpointInfo> endpointsByIfindex() {
+        return endpointsByIfindex;
+    }
+
+    public MetricsMap metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        endpoints.close();
+        endpointsByIfindex.close();
+        metrics.close();
+    }
+}

@@ -1,0 +1,79 @@
+package io.vesicle.tests.support;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the independent witnesses and setup tools tests may use (ip, tc, bpftool, ping, iperf3). */
+public final class Shell {
+    private Shell() {
+    }
+
+    public record Result(int exitCode, String stdout, String stderr) {
+        public boolean ok() {
+            return exitCode == 0;
+        }
+
+        public Result orThrow(List<String> command) {
+            if (exitCode != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " exited " + exitCode + ": " + stderr
+                        + stdout);
+            }
+            return this;
+        }
+    }
+
+    /** Runs command, waiting at most timeoutSeconds; a command still running then is killed. */
+    public static Result run(int timeoutSeconds, List<String> command) {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        try {
+            Process process = builder.start();
+            process.getOutputStream().close();
+            var out = new java.util.concurrent.CompletableFuture<String>();
+            var err = new java.util.concurrent.CompletableFuture<String>();
+            background(() -> out.complete(read(process.getInputStream())));
+            background(() -> err.complete(read(process.getErrorStream())));
+            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+                return new Result(-1, out.getNow(""), "timed out after " + timeoutSeconds + " s: " + command);
+            }
+            return new Result(process.exitValue(), out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + command + ": " + e.getMessage(), e);
+        } catch (Exception e) {
+            throw new IllegalStateException("running " + command, e);
+        }
+    }
+
+    public static Result run(String... command) {
+        return run(60, List.of(command));
+    }
+
+    /** Runs command and fails the caller when it exits non-zero. */
+    public static String check(String... command) {
+        return run(60, List.of(command)).orThrow(List.of(command)).stdout();
+    }
+
+    /** The command prefixed to run in the named namespace (network namespace only, never ip netns exec). */
+    public static List<String> inNetns(String netns, String... command) {
+        List<String> full = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, "--"));
+        full.addAll(List.of(command));
+        return full;
+    }
+
+    private static void background(Runnable task) {
+        Thread thread = new Thread(task, "shell-output");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private static String read(java.io.InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
