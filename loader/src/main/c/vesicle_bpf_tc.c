@@ -1,5 +1,6 @@
 /* Natives of io.vesicle.loader.TcLink: our one direct-action filter (handle 1, priority 1)
- * on a device's clsact hook, attached inside the device's network namespace. */
+ * on a device's clsact hook, attached inside the device's network namespace. libbpf's
+ * messages (the kernel's extack text) are captured: kept when a call fails, for takeLog0. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -25,12 +26,15 @@ static jint tc_attach(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint 
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = direction);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FILTER_HANDLE, .priority = FILTER_PRIORITY,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	vesicle_bpf_log_begin();
 	int created = bpf_tc_hook_create(&hook);
 
 	if (created < 0 && created != -EEXIST) {
 		ret = created;
 		goto out;
 	}
+	/* The kernel's complaint about an existing qdisc is no news. */
+	vesicle_bpf_log_begin();
 	ret = bpf_tc_attach(&hook, &opts);
 	if (ret < 0 && created == 0) {
 		/* Leave the device as it was: the qdisc is ours and holds nothing else. */
@@ -41,6 +45,7 @@ static jint tc_attach(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint 
 	if (ret == 0)
 		ret = created == 0;
 out:
+	vesicle_bpf_log_end(ret < 0);
 	vesicle_netns_leave(saved);
 	return ret;
 }
@@ -56,7 +61,9 @@ static jint tc_query(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint d
 		return ret;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = direction);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FILTER_HANDLE, .priority = FILTER_PRIORITY);
+	vesicle_bpf_log_begin();
 	ret = bpf_tc_query(&hook, &opts);
+	vesicle_bpf_log_end(ret < 0);
 	if (ret == 0)
 		ret = (jint)opts.prog_id;
 	vesicle_netns_leave(saved);
@@ -72,7 +79,9 @@ static jint tc_detach(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint 
 		return ret;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = direction);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FILTER_HANDLE, .priority = FILTER_PRIORITY);
+	vesicle_bpf_log_begin();
 	ret = bpf_tc_detach(&hook, &opts);
+	vesicle_bpf_log_end(ret < 0);
 	vesicle_netns_leave(saved);
 	return ret;
 }
@@ -87,9 +96,16 @@ static jint tc_destroy_clsact(JNIEnv *env, jclass clazz, jint ns_fd, jint ifinde
 		return ret;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	vesicle_bpf_log_begin();
 	ret = bpf_tc_hook_destroy(&hook);
+	vesicle_bpf_log_end(ret < 0);
 	vesicle_netns_leave(saved);
 	return ret;
+}
+
+static jbyteArray tc_take_log(JNIEnv *env, jclass clazz)
+{
+	return vesicle_bpf_log_take(env);
 }
 
 /* A link keeps its own handle on the namespace, whatever happens to the caller's. */
@@ -108,6 +124,7 @@ static const JNINativeMethod tc_methods[] = {
 	{ "detach0", "(III)I", (void *)tc_detach },
 	{ "destroyClsact0", "(II)I", (void *)tc_destroy_clsact },
 	{ "dupFd0", "(I)I", (void *)tc_dup_fd },
+	{ "takeLog0", "()[B", (void *)tc_take_log },
 	{ "close0", "(I)I", (void *)vesicle_bpf_close_fd },
 };
 

@@ -1,6 +1,8 @@
 package io.vesicle.loader;
 
+import java.nio.charset.StandardCharsets;
 import java.util.OptionalInt;
+import java.util.stream.Collectors;
 
 /**
  * A tc BPF filter in direct-action mode on a device's clsact hook, at handle 1 priority 1: the
@@ -46,8 +48,8 @@ public final class TcLink implements AutoCloseable {
             if (nsFd >= 0) {
                 close0(nsFd);
             }
-            throw Errors.exception(-ret, "attach program " + program.name() + " at tc " + name(direction)
-                    + " of ifindex " + ifindex + " in " + NetNs.describe(ns));
+            throw Errors.exception(-ret, withKernelMessage("attach program " + program.name() + " at tc "
+                    + name(direction) + " of ifindex " + ifindex + " in " + NetNs.describe(ns)));
         }
         return new TcLink(nsFd, NetNs.describe(ns), ifindex, direction, ret == 1);
     }
@@ -55,11 +57,15 @@ public final class TcLink implements AutoCloseable {
     /** The id of the program at our handle and priority, empty when there is none (or no clsact). */
     public static OptionalInt query(NetNs ns, int ifindex, TcDirection direction) {
         int ret = query0(NetNs.fdOf(ns), ifindex, direction.attachPoint);
+        if (ret >= 0) {
+            return OptionalInt.of(ret);
+        }
+        String what = withKernelMessage("query tc " + name(direction) + " of ifindex " + ifindex + " in "
+                + NetNs.describe(ns));
         if (ret == -ENOENT || ret == -EINVAL) {
             return OptionalInt.empty();
         }
-        return OptionalInt.of(Errors.check(ret, "query tc " + name(direction) + " of ifindex " + ifindex + " in "
-                + NetNs.describe(ns)));
+        throw Errors.exception(-ret, what);
     }
 
     /**
@@ -69,8 +75,12 @@ public final class TcLink implements AutoCloseable {
      */
     public static void removeClsact(NetNs ns, int ifindex) {
         int ret = destroyClsact0(NetNs.fdOf(ns), ifindex);
-        if (!gone(ret)) {
-            Errors.check(ret, "delete the clsact qdisc of ifindex " + ifindex + " in " + NetNs.describe(ns));
+        if (ret < 0) {
+            String what = withKernelMessage("delete the clsact qdisc of ifindex " + ifindex + " in "
+                    + NetNs.describe(ns));
+            if (!gone(ret)) {
+                throw Errors.exception(-ret, what);
+            }
         }
     }
 
@@ -99,8 +109,12 @@ public final class TcLink implements AutoCloseable {
         closed = true;
         try {
             int ret = detach0(nsFd, ifindex, direction.attachPoint);
-            if (!gone(ret)) {
-                Errors.check(ret, "detach from tc " + name(direction) + " of ifindex " + ifindex + " in " + namespace);
+            if (ret < 0) {
+                String what = withKernelMessage("detach from tc " + name(direction) + " of ifindex " + ifindex + " in "
+                        + namespace);
+                if (!gone(ret)) {
+                    throw Errors.exception(-ret, what);
+                }
             }
         } finally {
             if (nsFd >= 0) {
@@ -120,6 +134,21 @@ public final class TcLink implements AutoCloseable {
         return ret == -ENOENT || ret == -EINVAL || ret == -ENODEV;
     }
 
+    /**
+     * what, with the kernel's own words when it gave some ("kernel: Parent Qdisc doesn't exists").
+     * Called after every failed native, which keeps libbpf's messages for it.
+     */
+    private static String withKernelMessage(String what) {
+        byte[] log = takeLog0();
+        String text = log == null ? "" : new String(log, StandardCharsets.UTF_8).strip();
+        if (text.isEmpty()) {
+            return what;
+        }
+        return what + " (" + text.lines()
+                .map(line -> line.replace("libbpf: Kernel error message: ", "kernel: ").strip())
+                .collect(Collectors.joining("; ")) + ")";
+    }
+
     private static String name(TcDirection direction) {
         return direction == TcDirection.INGRESS ? "ingress" : "egress";
     }
@@ -133,6 +162,8 @@ public final class TcLink implements AutoCloseable {
     private static native int destroyClsact0(int nsFd, int ifindex);
 
     private static native int dupFd0(int fd);
+
+    private static native byte[] takeLog0();
 
     private static native int close0(int fd);
 }
