@@ -1,11 +1,18 @@
 /* Natives of io.vesicle.loader.Errors: errno descriptions, fetched once at class init. */
 #include <string.h>
+#include <bpf/libbpf.h>
 
 #include "vesicle_jni.h"
 
+/* libbpf_strerror knows libbpf's own codes (LIBBPF_ERRNO__*, 4000 and up). */
 static jstring errors_strerror(JNIEnv *env, jclass clazz, jint err)
 {
-	return (*env)->NewStringUTF(env, strerror(err));
+	char text[128];
+
+	if (err < __LIBBPF_ERRNO__START)
+		return (*env)->NewStringUTF(env, strerror(err));
+	libbpf_strerror(err, text, sizeof(text));
+	return (*env)->NewStringUTF(env, text);
 }
 
 static const JNINativeMethod errors_methods[] = {

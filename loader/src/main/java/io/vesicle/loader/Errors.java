@@ -69,15 +69,24 @@ public final class Errors {
     /** Built once, when the first error is described, so messages need no native call afterwards. */
     private static final class Descriptions {
         private static final String[] TEXT = new String[134];
+        /** libbpf's own codes, from LIBBPF_ERRNO__LIBELF (4000) to LIBBPF_ERRNO__NLPARSE (4013). */
+        private static final int LIBBPF_FIRST = 4000;
+        private static final String[] LIBBPF = new String[14];
 
         static {
             NativeLibrary.ensureAvailability();
             for (int i = 0; i < TEXT.length; i++) {
                 TEXT[i] = strerror(i);
             }
+            for (int i = 0; i < LIBBPF.length; i++) {
+                LIBBPF[i] = strerror(LIBBPF_FIRST + i);
+            }
         }
 
         static String of(int errno) {
+            if (errno >= LIBBPF_FIRST && errno < LIBBPF_FIRST + LIBBPF.length) {
+                return LIBBPF[errno - LIBBPF_FIRST];
+            }
             return errno >= 0 && errno < TEXT.length ? TEXT[errno] : "Unknown error";
         }
     }

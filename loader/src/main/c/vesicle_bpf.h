@@ -1,0 +1,37 @@
+/* Shared parts of the libbpf natives (vesicle_bpf_*.c): libbpf's messages captured per
+ * thread, strings for Java, and the natives every fd-owning class needs. */
+#ifndef VESICLE_BPF_H
+#define VESICLE_BPF_H
+
+#include <jni.h>
+
+/* Each libbpf topic registers one Java class's natives; 0, or -1 with an exception pending. */
+int vesicle_bpf_object_onload(JNIEnv *env);
+int vesicle_bpf_map_onload(JNIEnv *env);
+int vesicle_bpf_program_onload(JNIEnv *env);
+int vesicle_bpf_tc_onload(JNIEnv *env);
+
+/* Capture libbpf's warnings and infos (the verifier log among them) on this thread until
+ * vesicle_bpf_log_end(). keep = 0 discards the text; otherwise it waits for
+ * vesicle_bpf_log_take(). Outside a capture, libbpf's messages go to stderr as by default. */
+void vesicle_bpf_log_begin(void);
+void vesicle_bpf_log_end(int keep);
+/* The text kept by the last capture on this thread as UTF-8 bytes (empty if none); frees it. */
+jbyteArray vesicle_bpf_log_take(JNIEnv *env);
+
+/* A Java string for a C string from libbpf or an ELF file: bytes outside printable ASCII
+ * become '?', so that corrupt input can never make invalid modified UTF-8. */
+jstring vesicle_bpf_string(JNIEnv *env, const char *chars);
+
+/* Whether fd is a BPF object of the kind ("bpf-map", "bpf-prog"): bpf_obj_get_info_by_fd
+ * would fill a map's info struct with a program's fields, and the other way round. */
+int vesicle_bpf_fd_is(int fd, const char *kind);
+
+/* Natives shared by the classes that own a bpf fd: (Ljava/lang/String;)I and so on. */
+jint vesicle_bpf_obj_get(JNIEnv *env, jclass clazz, jstring path);
+jint vesicle_bpf_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path);
+jint vesicle_bpf_close_fd(JNIEnv *env, jclass clazz, jint fd);
+
+#define VESICLE_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+#endif
