@@ -23,6 +23,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -322,6 +325,54 @@ class NetlinkTest {
         Netlink.deleteLink(a, link.index());
 
         assertEquals(before, Files.readSymbolicLink(self));
+    }
+
+    @Test
+    void concurrentCallsStayInTheirOwnNamespaces() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int thread = t;
+                results.add(pool.submit(() -> {
+                    NetNs mine = thread % 2 == 0 ? a : b;
+                    NetNs other = thread % 2 == 0 ? b : a;
+                    Path before = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net"));
+                    for (int i = 0; i < 20; i++) {
+                        String name = "c" + thread + "x" + i;
+                        Link link = Netlink.createVeth(mine, name, "c" + thread + "y" + i, null, 0, null);
+                        assertTrue(Netlink.link(mine, name).isPresent(), name);
+                        assertTrue(Netlink.link(other, name).isEmpty(), name);
+                        Netlink.deleteLink(mine, link.index());
+                    }
+                    assertEquals(before, Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")));
+                    return null;
+                }));
+            }
+            for (Future<?> result : results) {
+                result.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(List.of("lo"), Netlink.links(a).stream().map(Link::name).toList());
+        assertEquals(List.of("lo"), Netlink.links(b).stream().map(Link::name).toList());
+    }
+
+    @Test
+    void acceptsIpv6WhereLibnlMakesItFree() {
+        Link link = Netlink.createVeth(a, "v6a", "v6b", b, 0, null);
+        InetAddress ip = ip("fd00:10::1");
+        InetAddress neighbour = ip("fd00:10::9");
+
+        Netlink.addAddress(a, link.index(), ip, 64);
+        Netlink.addNeighbour(a, new Neighbour(neighbour, PEER_MAC, link.index(), true));
+
+        assertTrue(Netlink.addresses(a, link.index()).contains(new Address(ip, 64, link.index())));
+        assertTrue(run("ip", "-n", nameA, "-j", "-6", "addr", "show", "dev", "v6a")
+                .contains("\"local\":\"fd00:10::1\",\"prefixlen\":64"));
+        assertTrue(Netlink.neighbours(a, link.index()).contains(new Neighbour(neighbour, PEER_MAC, link.index(), true)));
+        assertTrue(Netlink.deleteNeighbour(a, link.index(), neighbour));
     }
 
     @Test
