@@ -84,6 +84,18 @@ public final class TcLink implements AutoCloseable {
         }
     }
 
+    /**
+     * Detaches our filter from device ifindex whoever attached it (an earlier agent, say); no error
+     * when the device or the filter is already gone.
+     */
+    public static void detach(NetNs ns, int ifindex, TcDirection direction) {
+        int ret = detach0(NetNs.fdOf(ns), ifindex, direction.attachPoint);
+        if (ret < 0 && !gone(ret)) {
+            throw Errors.exception(-ret, withKernelMessage("detach from tc " + name(direction) + " of ifindex "
+                    + ifindex + " in " + NetNs.describe(ns)));
+        }
+    }
+
     public int ifindex() {
         return ifindex;
     }

@@ -32,12 +32,13 @@ final class Iperf {
                         ? Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p", port, "-t", "1", "-u", "-b", "50M", "-J")
                         : Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p", port, "-t", "1", "-J");
                 client = Shell.run(20, cmd);
-                if (client.ok()) {
+                // iperf3 -J may exit 0 with an "error" member (e.g. the server not listening yet).
+                if (client.ok() && !client.stdout().contains("\"error\"")) {
                     break;
                 }
                 Thread.sleep(100); // the server may not listen yet
             }
-            if (client == null || !client.ok()) {
+            if (client == null || !client.ok() || client.stdout().contains("\"error\"")) {
                 throw new IllegalStateException("iperf3 failed: " + (client == null ? "" : client.stdout()));
             }
             // The summary at the end comes after the per-interval sums: take the last match.
