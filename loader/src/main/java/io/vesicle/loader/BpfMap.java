@@ -251,6 +251,31 @@ public final class BpfMap implements AutoCloseable {
     }
 
     /**
+     * Deletes count keys like {@link #deleteBatch}, but goes on past absent ones (a kernel batch
+     * stops at the first); returns how many were present.
+     */
+    public int removeBatch(ByteBuffer keys, int count) {
+        checkBatch(keys, "keys", count, keySize, false);
+        int removed = 0;
+        int from = 0;
+        while (from < count) {
+            ByteBuffer rest = from == 0 ? keys : keys.slice(from * keySize, (count - from) * keySize);
+            long ret = deleteBatch0(fd(), rest, count - from);
+            if (ret >= 0) {
+                return removed + (int) ret;
+            }
+            int errno = (int) (-ret & 0xffffffffL);
+            int done = (int) (-ret >>> 32);
+            if (errno != Errors.ENOENT) {
+                batchResult(ret, "delete", count);
+            }
+            removed += done;
+            from += done + 1; // the absent key the kernel stopped at
+        }
+        return removed;
+    }
+
+    /**
      * Reads up to max entries into keys and values (packed like {@link #updateBatch}), starting at
      * inToken ({@code null}: the map's start) and writing where to go on into outToken (tokens hold
      * {@link #batchTokenSize()} bytes; the same buffer may be both). Returns how many were read, 0

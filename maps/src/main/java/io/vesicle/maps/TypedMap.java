@@ -133,16 +133,7 @@ public class TypedMap<K, V> implements AutoCloseable {
         for (int i = 0; i < chunk.size(); i++) {
             keys.write(chunk.get(i), keyBatch, i * keys.size());
         }
-        try {
-            return map.deleteBatch(keyBatch, chunk.size());
-        } catch (KeyNotFoundException e) {
-            // A batch stops at the first absent key: finish one by one.
-            int removed = 0;
-            for (K k : chunk) {
-                removed += remove(k) ? 1 : 0;
-            }
-            return removed;
-        }
+        return map.removeBatch(keyBatch, chunk.size());
     }
 
     /** A snapshot of the keys (iteration by BPF_MAP_GET_NEXT_KEY). */
