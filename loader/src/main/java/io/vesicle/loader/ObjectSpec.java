@@ -173,7 +173,6 @@ public final class ObjectSpec implements AutoCloseable {
      */
     public synchronized BpfObject load() {
         ensureNotLoaded("load it");
-        loaded = true;
         String[] pinPaths = new String[maps.size()];
         if (pinRoot != null) {
             try {
@@ -187,6 +186,7 @@ public final class ObjectSpec implements AutoCloseable {
                 }
             }
         }
+        loaded = true;
         int ret = load0(handle, pinPaths);
         if (ret < 0) {
             String what = "load BPF object " + name + (pinRoot == null ? "" : " with maps pinned under " + pinRoot);
