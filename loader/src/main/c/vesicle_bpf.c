@@ -120,11 +120,11 @@ jbyteArray vesicle_bpf_log_take(JNIEnv *env)
 	size_t note_len = strlen(note);
 	jbyteArray bytes = (*env)->NewByteArray(env, (jsize)(note_len + capture.len));
 
-	if (bytes != NULL) {
+	if (bytes != NULL && note_len > 0)
 		(*env)->SetByteArrayRegion(env, bytes, 0, (jsize)note_len, (const jbyte *)note);
+	if (bytes != NULL && capture.len > 0)
 		(*env)->SetByteArrayRegion(env, bytes, (jsize)note_len, (jsize)capture.len,
 					   (const jbyte *)capture.text);
-	}
 	log_reset();
 	return bytes;
 }

@@ -173,7 +173,6 @@ public final class ObjectSpec implements AutoCloseable {
      */
     public synchronized BpfObject load() {
         ensureNotLoaded("load it");
-        loaded = true;
         String[] pinPaths = new String[maps.size()];
         if (pinRoot != null) {
             try {
@@ -187,6 +186,7 @@ public final class ObjectSpec implements AutoCloseable {
                 }
             }
         }
+        loaded = true;
         int ret = load0(handle, pinPaths);
         if (ret < 0) {
             String what = "load BPF object " + name + (pinRoot == null ? "" : " with maps pinned under " + pinRoot);
@@ -290,13 +290,15 @@ public final class ObjectSpec implements AutoCloseable {
     }
 
     /**
-     * libbpf prefixes internal maps with the object's name, and the kernel takes only letters,
-     * digits, '_' and '.' in map names: "bpf_lxc.o" becomes "bpf_lxc" (maps "bpf_lxc.rodata").
+     * The name libbpf gets, as it would derive it from a file: up to the first '.', in the
+     * characters the kernel takes in map names, since internal maps are prefixed with it:
+     * "bpf_lxc.o" becomes "bpf_lxc" (maps "bpf_lxc.rodata").
      */
     static String libbpfName(String name) {
         String base = name.substring(name.lastIndexOf('/') + 1);
-        if (base.endsWith(".o")) {
-            base = base.substring(0, base.length() - 2);
+        int dot = base.indexOf('.');
+        if (dot > 0) {
+            base = base.substring(0, dot);
         }
         return base.replaceAll("[^A-Za-z0-9_]", "_");
     }

@@ -17,9 +17,13 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -101,12 +105,12 @@ class ObjectSpecTest {
     }
 
     @Test
-    void pinnedMapOfAnotherShapeFailsTheLoad() {
+    void pinnedMapOfAnotherShapeFailsTheLoad() throws IOException {
         pinDir = TestSupport.pinDir();
         try (BpfObject first = load(pinDir); BpfMap lxc = first.map("vsl_lxc")) {
             // Put a map of another shape where vsl_endpoints is expected.
             Path endpoints = pinDir.resolve("vsl_endpoints");
-            TestSupport.run("rm", endpoints.toString());
+            Files.delete(endpoints);
             lxc.pin(endpoints);
             ProgramLoadException e = assertThrows(ProgramLoadException.class, () -> load(pinDir));
             assertTrue(e.getMessage().contains(pinDir.toString()), e.getMessage());
@@ -193,6 +197,37 @@ class ObjectSpecTest {
             assertTrue(e.getMessage().contains(e.log()));
             // A spec loads once.
             assertThrows(IllegalStateException.class, spec::load);
+        }
+    }
+
+    @Test
+    void eachThreadGetsItsOwnLog() throws Exception {
+        byte[] garbage = new byte[256];
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<String>> logs = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                boolean bad = i % 2 == 0;
+                logs.add(pool.submit(() -> {
+                    if (bad) {
+                        try (ObjectSpec spec = ObjectSpec.fromResource(BAD_PROG)) {
+                            return "bad:" + assertThrows(ProgramLoadException.class, spec::load).log();
+                        }
+                    }
+                    return "garbage:" + assertThrows(NativeException.class,
+                            () -> ObjectSpec.open("garbage.o", garbage)).getMessage();
+                }));
+            }
+            for (Future<String> future : logs) {
+                String log = future.get();
+                if (log.startsWith("bad:")) {
+                    assertTrue(log.contains("invalid access to packet") && !log.contains("garbage"), log);
+                } else {
+                    assertTrue(log.contains("not a proper ELF") && !log.contains("bad_prog"), log);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 

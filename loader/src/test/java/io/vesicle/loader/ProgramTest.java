@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** BPF_PROG_TEST_RUN of from_container: verdicts, and the gateway constant's effect. */
@@ -18,6 +19,7 @@ class ProgramTest {
     private static final int TC_ACT_SHOT = 2;
     private static final int TC_ACT_REDIRECT = 7;
     private static final int LOOPBACK = 1;
+    private static final int DROP_TRUNCATED = 132;
     private static final int DROP_UNKNOWN_ENDPOINT = 133;
     private static final int METRIC_EGRESS = 1;
 
@@ -36,23 +38,23 @@ class ProgramTest {
             assertEquals(TC_ACT_SHOT, result.retval());
             assertEquals(14, result.data().length);
 
-            BpfMap metrics = object.map("vsl_metrics");
-            ByteBuffer key = direct(4);
-            key.put(0, (byte) DROP_UNKNOWN_ENDPOINT).put(1, (byte) METRIC_EGRESS);
-            ByteBuffer value = direct(metrics.lookupValueSize());
-            metrics.lookup(key, value);
-            long packets = 0;
-            long bytes = 0;
-            for (int cpu = 0; cpu < BpfMap.possibleCpus(); cpu++) {
-                packets += value.getLong(cpu * 16);
-                bytes += value.getLong(cpu * 16 + 8);
-            }
-            assertEquals(1, packets);
-            assertEquals(14, bytes);
+            assertEquals(1, packets(object, DROP_UNKNOWN_ENDPOINT));
+            assertEquals(14, sum(object, DROP_UNKNOWN_ENDPOINT, 8));
 
             NativeException e = assertThrows(NativeException.class, () -> program.testRun(new byte[10], 0, 1));
             assertEquals(Errors.EINVAL, e.errno());
             assertTrue(e.getMessage().contains("from_container"), e.getMessage());
+        }
+    }
+
+    @Test
+    void truncatedArpIsDropped() {
+        try (BpfObject object = load(null)) {
+            addLoopbackEndpoint(object);
+            // (Test runs refuse IPv4 frames too short for an IPv4 header themselves.)
+            byte[] frame = Arrays.copyOf(arpRequest(GATEWAY), 14 + 10);
+            assertEquals(TC_ACT_SHOT, object.program("from_container").testRun(frame, 0, 1).retval());
+            assertEquals(1, packets(object, DROP_TRUNCATED));
         }
     }
 
@@ -115,6 +117,25 @@ class ProgramTest {
             b.put(26, POD_IP).put(30, OTHER);
             assertEquals(TC_ACT_OK, object.program("from_container").testRun(frame, 0, 1).retval());
         }
+    }
+
+    /** Packets counted under reason, over all CPUs. */
+    private static long packets(BpfObject object, int reason) {
+        return sum(object, reason, 0);
+    }
+
+    /** A field (0: packets, 8: bytes) of the egress metrics under reason, added up over CPUs. */
+    private static long sum(BpfObject object, int reason, int field) {
+        BpfMap metrics = object.map("vsl_metrics");
+        ByteBuffer key = direct(4);
+        key.put(0, (byte) reason).put(1, (byte) METRIC_EGRESS);
+        ByteBuffer value = direct(metrics.lookupValueSize());
+        metrics.lookup(key, value);
+        long total = 0;
+        for (int cpu = 0; cpu < BpfMap.possibleCpus(); cpu++) {
+            total += value.getLong(cpu * 16 + field);
+        }
+        return total;
     }
 
     private static BpfObject load(byte[] gateway) {
