@@ -1,6 +1,8 @@
 # Vesicle: build, test and demo from a fresh clone (Debian 12, root).
 SHELL := /bin/bash
 MVN ?= mvn -B -q -Dstyle.color=never
+# Tests print their counts (CI reads Surefire's closing lines).
+MVN_VERBOSE ?= mvn -B -ntp -Dstyle.color=never
 # What the build, the tests, the demo and the benchmarks need from Debian.
 APT_PACKAGES := clang llvm libbpf-dev bpftool gcc make iproute2 libnl-route-3-dev \
 	openjdk-17-jdk-headless maven iperf3 sockperf iputils-ping ethtool procps util-linux jq
@@ -25,7 +27,7 @@ build: deps
 	$(MVN) package -DskipTests
 
 test: deps bpffs
-	$(MVN) verify
+	$(MVN_VERBOSE) verify
 
 demo: build bpffs
 	demo/run.sh

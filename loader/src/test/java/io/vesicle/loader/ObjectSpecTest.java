@@ -272,7 +272,7 @@ class ObjectSpecTest {
 
             BtfStruct key = spec.btfStruct("endpoint_key");
             assertEquals(20, key.size());
-            assertEquals(new BtfStruct.Member("", 0, 16), key.members().get(0));
+            assertEquals(new BtfStruct.Member("addr", 0, 16), key.members().get(0));
             assertEquals(new BtfStruct.Member("family", 16, 1), key.member("family"));
             assertEquals(new BtfStruct.Member("pad", 17, 3), key.member("pad"));
 
