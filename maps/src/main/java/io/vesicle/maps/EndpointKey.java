@@ -20,9 +20,9 @@ public record EndpointKey(Inet4Address address) {
 
         @Override
         public void write(EndpointKey key, ByteBuffer buffer, int offset) {
-            for (int i = 0; i < 20; i += 4) {
-                buffer.putInt(offset + i, 0);
-            }
+            buffer.putLong(offset, 0);
+            buffer.putLong(offset + 8, 0);
+            buffer.putInt(offset + 16, 0);
             Ip4.write(key.address, buffer, offset);
             buffer.put(offset + 16, (byte) FAMILY_IPV4);
         }

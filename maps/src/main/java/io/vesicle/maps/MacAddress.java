@@ -39,7 +39,9 @@ public final class MacAddress {
     }
 
     void writeTo(java.nio.ByteBuffer buffer, int offset) {
-        buffer.put(offset, bytes);
+        for (int i = 0; i < LENGTH; i++) {
+            buffer.put(offset + i, bytes[i]);
+        }
     }
 
     static MacAddress readFrom(java.nio.ByteBuffer buffer, int offset) {

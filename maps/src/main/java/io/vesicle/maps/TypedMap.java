@@ -4,7 +4,6 @@ import io.vesicle.loader.BpfMap;
 import io.vesicle.loader.KeyNotFoundException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +24,8 @@ public class TypedMap<K, V> implements AutoCloseable {
     protected final Codec<V> values;
     private final ByteBuffer key;
     private final ByteBuffer value;
+    private ByteBuffer keyBatch;
+    private ByteBuffer valueBatch;
 
     public TypedMap(BpfMap map, Codec<K> keys, Codec<V> values) {
         this.map = map;
@@ -87,18 +88,17 @@ public class TypedMap<K, V> implements AutoCloseable {
     }
 
     /** Writes every entry with batched updates; returns the number written. */
-    public int putAll(Map<? extends K, ? extends V> entries) {
+    public synchronized int putAll(Map<? extends K, ? extends V> entries) {
         int keySize = keys.size();
         int valueSize = values.size();
-        ByteBuffer keyBatch = direct(keySize * Math.min(BATCH, Math.max(1, entries.size())));
-        ByteBuffer valueBatch = direct(valueSize * Math.min(BATCH, Math.max(1, entries.size())));
-        int capacity = keyBatch.capacity() / keySize;
+        ByteBuffer keyBatch = keyBatch();
+        ByteBuffer valueBatch = valueBatch();
         int written = 0;
         int pending = 0;
         for (Map.Entry<? extends K, ? extends V> e : entries.entrySet()) {
             keys.write(e.getKey(), keyBatch, pending * keySize);
             values.write(e.getValue(), valueBatch, pending * valueSize);
-            if (++pending == capacity) {
+            if (++pending == BATCH) {
                 written += map.updateBatch(keyBatch, valueBatch, pending, BpfMap.ANY);
                 pending = 0;
             }
@@ -110,30 +110,37 @@ public class TypedMap<K, V> implements AutoCloseable {
     }
 
     /** Removes every key with batched deletes, absent keys included; returns how many were present. */
-    public int removeAll(Collection<? extends K> toRemove) {
+    public synchronized int removeAll(Collection<? extends K> toRemove) {
         int keySize = keys.size();
-        ByteBuffer keyBatch = direct(keySize * Math.min(BATCH, Math.max(1, toRemove.size())));
-        int capacity = keyBatch.capacity() / keySize;
-        List<K> chunk = new ArrayList<>(capacity);
+        ByteBuffer keyBatch = keyBatch();
         int removed = 0;
+        int pending = 0;
         for (K k : toRemove) {
-            chunk.add(k);
-            if (chunk.size() == capacity) {
-                removed += removeChunk(chunk, keyBatch);
-                chunk.clear();
+            keys.write(k, keyBatch, pending * keySize);
+            if (++pending == BATCH) {
+                removed += map.removeBatch(keyBatch, pending);
+                pending = 0;
             }
         }
-        if (!chunk.isEmpty()) {
-            removed += removeChunk(chunk, keyBatch);
+        if (pending > 0) {
+            removed += map.removeBatch(keyBatch, pending);
         }
         return removed;
     }
 
-    private int removeChunk(List<K> chunk, ByteBuffer keyBatch) {
-        for (int i = 0; i < chunk.size(); i++) {
-            keys.write(chunk.get(i), keyBatch, i * keys.size());
+    /** Batch buffers, made on first use and kept: allocating direct memory per call costs more than the call. */
+    private ByteBuffer keyBatch() {
+        if (keyBatch == null) {
+            keyBatch = direct(keys.size() * BATCH);
         }
-        return map.removeBatch(keyBatch, chunk.size());
+        return keyBatch;
+    }
+
+    private ByteBuffer valueBatch() {
+        if (valueBatch == null) {
+            valueBatch = direct(map.lookupValueSize() * BATCH);
+        }
+        return valueBatch;
     }
 
     /** A snapshot of the keys (iteration by BPF_MAP_GET_NEXT_KEY). */
