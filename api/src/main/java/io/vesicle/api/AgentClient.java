@@ -1,0 +1,164 @@
+package io.vesicle.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vesicle.api.Messages.ApiError;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The agent's API as the plugin and the CLI call it: one connection per call, a deadline per call
+ * (a stuck agent must not hang the container runtime).
+ */
+public final class AgentClient {
+    /** Shared by the client and the server: unknown members are tolerated for compatibility. */
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "vesicle-api-deadline");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Path socket;
+    private final Duration timeout;
+
+    public AgentClient(Path socket, Duration timeout) {
+        this.socket = socket;
+        this.timeout = timeout;
+    }
+
+    /** The agent could not be reached (not running, socket missing, no answer in time). */
+    public static final class UnavailableException extends RuntimeException {
+        public UnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The agent answered with an error status; the message is its reason. */
+    public static final class ApiException extends RuntimeException {
+        private final int status;
+
+        public ApiException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+
+    public Messages.Health health() {
+        return call("GET", ApiPaths.HEALTHZ, null, Messages.Health.class);
+    }
+
+    public Messages.NodeConfig config() {
+        return call("GET", ApiPaths.CONFIG, null, Messages.NodeConfig.class);
+    }
+
+    public Messages.IpamAllocation allocate(Messages.IpamRequest request) {
+        return call("POST", ApiPaths.IPAM_ALLOCATE, request, Messages.IpamAllocation.class);
+    }
+
+    public Messages.IpamRelease release(Messages.IpamRequest request) {
+        return call("POST", ApiPaths.IPAM_RELEASE, request, Messages.IpamRelease.class);
+    }
+
+    public Messages.Endpoint createEndpoint(Messages.CreateEndpoint request) {
+        return call("PUT", ApiPaths.ENDPOINTS, request, Messages.Endpoint.class);
+    }
+
+    public Optional<Messages.Endpoint> endpoint(String containerID, String ifname) {
+        try {
+            return Optional.of(call("GET", ApiPaths.endpoint(containerID, ifname), null, Messages.Endpoint.class));
+        } catch (ApiException e) {
+            if (e.status() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    public List<Messages.Endpoint> endpoints() {
+        return List.of(call("GET", ApiPaths.ENDPOINTS, null, Messages.Endpoint[].class));
+    }
+
+    public Messages.Deleted deleteEndpoint(String containerID, String ifname) {
+        return call("DELETE", ApiPaths.endpoint(containerID, ifname), null, Messages.Deleted.class);
+    }
+
+    /** Throws ApiException (409) naming what differs. */
+    public Messages.CheckResult checkEndpoint(String containerID, String ifname) {
+        return call("POST", ApiPaths.endpoint(containerID, ifname) + "/check", null, Messages.CheckResult.class);
+    }
+
+    public Messages.GcResult gc(Messages.GcRequest request) {
+        return call("POST", ApiPaths.GC, request, Messages.GcResult.class);
+    }
+
+    /** One request and its answer decoded as type; error statuses become ApiException. */
+    public <T> T call(String method, String path, Object body, Class<T> type) {
+        Http.Response response = exchange(method, path, body);
+        try {
+            if (response.status() >= 400) {
+                String reason;
+                try {
+                    reason = JSON.readValue(response.body(), ApiError.class).error();
+                } catch (IOException e) {
+                    reason = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+                throw new ApiException(response.status(), reason);
+            }
+            return JSON.readValue(response.body(), type);
+        } catch (IOException e) {
+            throw new ApiException(502, "undecodable answer to " + method + " " + path + ": " + e.getMessage());
+        }
+    }
+
+    private Http.Response exchange(String method, String path, Object body) {
+        byte[] payload;
+        try {
+            payload = body == null ? new byte[0] : JSON.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot encode " + body, e);
+        }
+        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            ScheduledFuture<?> deadline = DEADLINES.schedule(() -> closeQuietly(channel), timeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            try {
+                OutputStream out = Channels.newOutputStream(channel);
+                InputStream in = Channels.newInputStream(channel);
+                Http.writeRequest(out, method, path, payload);
+                return Http.readResponse(in);
+            } finally {
+                deadline.cancel(false);
+            }
+        } catch (IOException e) {
+            throw new UnavailableException("agent at " + socket + " did not answer " + method + " " + path + ": "
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // The call fails on its own with the closed channel.
+        }
+    }
+}
