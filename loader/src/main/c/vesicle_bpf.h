@@ -32,6 +32,4 @@ jint vesicle_bpf_obj_get(JNIEnv *env, jclass clazz, jstring path);
 jint vesicle_bpf_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path);
 jint vesicle_bpf_close_fd(JNIEnv *env, jclass clazz, jint fd);
 
-#define VESICLE_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 #endif

@@ -1,7 +1,6 @@
 /* Natives of io.vesicle.loader.ObjectSpec: a bpf_object from open to load. The handle Java
  * holds is a struct spec *, which also keeps the ELF bytes libbpf was given. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "vesicle_jni.h"
 #include "vesicle_bpf.h"
+#include "vesicle_fd.h"
 
 struct spec {
 	struct bpf_object *obj;
@@ -445,15 +445,6 @@ static jint object_load(JNIEnv *env, jclass clazz, jlong handle, jobjectArray pi
 	return ret;
 }
 
-static int dup_fd(int fd)
-{
-	if (fd < 0)
-		return fd;
-	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	return dup < 0 ? -errno : dup;
-}
-
 /* After load: a descriptor of each map, then of each program, duplicated so that each Java
  * handle owns its own; -errno in place of one that failed. */
 static jintArray object_dup_fds(JNIEnv *env, jclass clazz, jlong handle)
@@ -469,9 +460,9 @@ static jintArray object_dup_fds(JNIEnv *env, jclass clazz, jlong handle)
 	int i = 0;
 
 	bpf_object__for_each_map(map, obj)
-		fds[i++] = dup_fd(bpf_map__fd(map));
+		fds[i++] = vesicle_dup_fd(bpf_map__fd(map));
 	bpf_object__for_each_program(prog, obj)
-		fds[i++] = dup_fd(bpf_program__fd(prog));
+		fds[i++] = vesicle_dup_fd(bpf_program__fd(prog));
 	jintArray array = (*env)->NewIntArray(env, n);
 
 	if (array != NULL)

@@ -2,8 +2,6 @@
  * on a device's clsact hook, attached inside the device's network namespace. libbpf's
  * messages (the kernel's extack text) are captured: kept when a call fails, for takeLog0. */
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "vesicle_jni.h"
@@ -108,24 +106,12 @@ static jbyteArray tc_take_log(JNIEnv *env, jclass clazz)
 	return vesicle_bpf_log_take(env);
 }
 
-/* A link keeps its own handle on the namespace, whatever happens to the caller's. */
-static jint tc_dup_fd(JNIEnv *env, jclass clazz, jint fd)
-{
-	if (fd < 0)
-		return -1;
-	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	return dup < 0 ? -errno : dup;
-}
-
 static const JNINativeMethod tc_methods[] = {
 	{ "attach0", "(IIII)I", (void *)tc_attach },
 	{ "query0", "(III)I", (void *)tc_query },
 	{ "detach0", "(III)I", (void *)tc_detach },
 	{ "destroyClsact0", "(II)I", (void *)tc_destroy_clsact },
-	{ "dupFd0", "(I)I", (void *)tc_dup_fd },
 	{ "takeLog0", "()[B", (void *)tc_take_log },
-	{ "close0", "(I)I", (void *)vesicle_bpf_close_fd },
 };
 
 int vesicle_bpf_tc_onload(JNIEnv *env)

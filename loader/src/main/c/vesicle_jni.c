@@ -56,7 +56,7 @@ JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
 	}
 	if (vesicle_errors_onload(env) < 0)
 		return JNI_ERR;
-	if (vesicle_netns_onload(env) < 0)
+	if (vesicle_fd_onload(env) < 0 || vesicle_netns_onload(env) < 0)
 		goto unwind_errors;
 	if (vesicle_bpf_onload(env) < 0)
 		goto unwind_netns;

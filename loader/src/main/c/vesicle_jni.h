@@ -11,6 +11,7 @@
  * Return 0, or -1 with a pending Java exception. */
 int vesicle_errors_onload(JNIEnv *env);
 void vesicle_errors_onunload(JNIEnv *env);
+int vesicle_fd_onload(JNIEnv *env);
 int vesicle_netns_onload(JNIEnv *env);
 void vesicle_netns_onunload(JNIEnv *env);
 int vesicle_bpf_onload(JNIEnv *env);
@@ -21,6 +22,8 @@ void vesicle_netlink_onunload(JNIEnv *env);
 /* RegisterNatives for one class; -1 with a pending exception on failure. */
 int vesicle_register_natives(JNIEnv *env, const char *class_name, const JNINativeMethod *methods,
 			     int count);
+
+#define VESICLE_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* A direct buffer's address, or NULL (then an IllegalArgumentException is pending). */
 void *vesicle_buffer_address(JNIEnv *env, jobject buffer);

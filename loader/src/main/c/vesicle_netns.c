@@ -54,11 +54,6 @@ static jint netns_open(JNIEnv *env, jclass clazz, jstring path)
 	return ret;
 }
 
-static jint netns_close(JNIEnv *env, jclass clazz, jint fd)
-{
-	return close(fd) < 0 ? -errno : 0;
-}
-
 /* Writes a /proc/sys/net file as seen from the namespace (those files are per namespace,
  * chosen by the opener's namespace). */
 static jint netns_write_sysctl(JNIEnv *env, jclass clazz, jint ns_fd, jstring path, jstring value)
@@ -95,14 +90,13 @@ out:
 
 static const JNINativeMethod netns_methods[] = {
 	{ "open0", "(Ljava/lang/String;)I", (void *)netns_open },
-	{ "close0", "(I)I", (void *)netns_close },
 	{ "writeSysctl0", "(ILjava/lang/String;Ljava/lang/String;)I", (void *)netns_write_sysctl },
 };
 
 int vesicle_netns_onload(JNIEnv *env)
 {
 	return vesicle_register_natives(env, VESICLE_PACKAGE "NetNs", netns_methods,
-					sizeof(netns_methods) / sizeof(netns_methods[0]));
+					VESICLE_ARRAY_SIZE(netns_methods));
 }
 
 void vesicle_netns_onunload(JNIEnv *env)

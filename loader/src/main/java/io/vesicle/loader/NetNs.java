@@ -12,11 +12,11 @@ public final class NetNs implements AutoCloseable {
     private static final Path NAMED_DIR = Path.of("/var/run/netns");
 
     private final Path path;
-    private int fd;
+    private final OwnedFd fd;
 
     private NetNs(Path path, int fd) {
         this.path = path;
-        this.fd = fd;
+        this.fd = new OwnedFd(fd, "network namespace handle " + path);
     }
 
     /** Opens the namespace file at path. */
@@ -42,10 +42,7 @@ public final class NetNs implements AutoCloseable {
     }
 
     public int fd() {
-        if (fd < 0) {
-            throw new IllegalStateException("network namespace handle " + path + " is closed");
-        }
-        return fd;
+        return fd.get();
     }
 
     public Path path() {
@@ -65,11 +62,8 @@ public final class NetNs implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (fd >= 0) {
-            close0(fd);
-            fd = -1;
-        }
+    public void close() {
+        fd.close();
     }
 
     @Override
@@ -78,8 +72,6 @@ public final class NetNs implements AutoCloseable {
     }
 
     private static native int open0(String path);
-
-    private static native int close0(int fd);
 
     private static native int writeSysctl0(int nsFd, String path, String value);
 }

@@ -229,7 +229,7 @@ public final class ObjectSpec implements AutoCloseable {
             loadedPrograms.forEach(Program::close);
             for (int i = next; i < fds.length; i++) {
                 if (fds[i] >= 0) {
-                    BpfMap.close0(fds[i]);
+                    OwnedFd.close0(fds[i]);
                 }
             }
             throw e;

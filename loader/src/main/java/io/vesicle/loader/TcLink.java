@@ -42,11 +42,11 @@ public final class TcLink implements AutoCloseable {
      */
     public static TcLink attach(Program program, NetNs ns, int ifindex, TcDirection direction) {
         int callerFd = NetNs.fdOf(ns);
-        int nsFd = callerFd < 0 ? -1 : Errors.check(dupFd0(callerFd), "duplicate the handle of " + NetNs.describe(ns));
+        int nsFd = callerFd < 0 ? -1 : Errors.check(OwnedFd.dup0(callerFd), "duplicate the handle of " + NetNs.describe(ns));
         int ret = attach0(nsFd, ifindex, direction.attachPoint, program.fd());
         if (ret < 0) {
             if (nsFd >= 0) {
-                close0(nsFd);
+                OwnedFd.close0(nsFd);
             }
             throw Errors.exception(-ret, withKernelMessage("attach program " + program.name() + " at tc "
                     + name(direction) + " of ifindex " + ifindex + " in " + NetNs.describe(ns)));
@@ -130,7 +130,7 @@ public final class TcLink implements AutoCloseable {
             }
         } finally {
             if (nsFd >= 0) {
-                close0(nsFd);
+                OwnedFd.close0(nsFd);
                 nsFd = -1;
             }
         }
@@ -173,9 +173,5 @@ public final class TcLink implements AutoCloseable {
 
     private static native int destroyClsact0(int nsFd, int ifindex);
 
-    private static native int dupFd0(int fd);
-
     private static native byte[] takeLog0();
-
-    private static native int close0(int fd);
 }
