@@ -1,5 +1,6 @@
-/* libbpf natives: registration of every topic, and libbpf's messages captured per thread
- * so that a failed open or load can carry them (the verifier log among them). */
+/* libbpf natives: registration of every topic, the natives of io.vesicle.loader.BpfFd, and
+ * libbpf's messages captured per thread so that a failed open or load can carry them (the
+ * verifier log among them). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,7 +155,9 @@ jstring vesicle_bpf_string(JNIEnv *env, const char *chars)
 	return string;
 }
 
-int vesicle_bpf_fd_is(int fd, const char *kind)
+/* bpf_obj_get_info_by_fd would fill a map's info struct with a program's fields, and the
+ * other way round: check the kind first. */
+static int fd_is(int fd, const char *kind)
 {
 	char path[64], target[64];
 
@@ -167,7 +170,35 @@ int vesicle_bpf_fd_is(int fd, const char *kind)
 	return strncmp(target, "anon_inode:", 11) == 0 && strcmp(target + 11, kind) == 0;
 }
 
-jint vesicle_bpf_obj_get(JNIEnv *env, jclass clazz, jstring path)
+int vesicle_bpf_info(int fd, const char *kind, void *info, __u32 len)
+{
+	if (!fd_is(fd, kind))
+		return -EBADF;
+	memset(info, 0, len);
+	return bpf_obj_get_info_by_fd(fd, info, &len);
+}
+
+/* BpfFd.Kind, in its order. */
+enum { KIND_MAP, KIND_PROGRAM };
+
+/* The kernel's name for the object (at most 15 characters), or null when fd is no object of
+ * the kind. */
+static jstring bpf_fd_name(JNIEnv *env, jclass clazz, jint fd, jint kind)
+{
+	union {
+		struct bpf_map_info map;
+		struct bpf_prog_info prog;
+	} info;
+	int program = kind == KIND_PROGRAM;
+	int ret = program ? vesicle_bpf_info(fd, "bpf-prog", &info.prog, sizeof(info.prog))
+			  : vesicle_bpf_info(fd, "bpf-map", &info.map, sizeof(info.map));
+
+	if (ret < 0)
+		return NULL;
+	return vesicle_bpf_string(env, program ? info.prog.name : info.map.name);
+}
+
+static jint bpf_fd_obj_get(JNIEnv *env, jclass clazz, jstring path)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, path, NULL);
 
@@ -179,7 +210,7 @@ jint vesicle_bpf_obj_get(JNIEnv *env, jclass clazz, jstring path)
 	return fd;
 }
 
-jint vesicle_bpf_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path)
+static jint bpf_fd_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, path, NULL);
 
@@ -191,14 +222,17 @@ jint vesicle_bpf_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path)
 	return ret;
 }
 
-jint vesicle_bpf_close_fd(JNIEnv *env, jclass clazz, jint fd)
-{
-	return close(fd) < 0 ? -errno : 0;
-}
+static const JNINativeMethod bpf_fd_methods[] = {
+	{ "objGet0", "(Ljava/lang/String;)I", (void *)bpf_fd_obj_get },
+	{ "name0", "(II)Ljava/lang/String;", (void *)bpf_fd_name },
+	{ "pin0", "(ILjava/lang/String;)I", (void *)bpf_fd_obj_pin },
+};
 
 int vesicle_bpf_onload(JNIEnv *env)
 {
-	if (vesicle_bpf_object_onload(env) < 0 || vesicle_bpf_map_onload(env) < 0 ||
+	if (vesicle_register_natives(env, VESICLE_PACKAGE "BpfFd", bpf_fd_methods,
+				     VESICLE_ARRAY_SIZE(bpf_fd_methods)) < 0 ||
+	    vesicle_bpf_object_onload(env) < 0 || vesicle_bpf_map_onload(env) < 0 ||
 	    vesicle_bpf_program_onload(env) < 0 || vesicle_bpf_tc_onload(env) < 0)
 		return -1;
 	previous_print = libbpf_set_print(log_print);

@@ -1,9 +1,10 @@
 /* Shared parts of the libbpf natives (vesicle_bpf_*.c): libbpf's messages captured per
- * thread, strings for Java, and the natives every fd-owning class needs. */
+ * thread, strings for Java, and the info of a map's or program's fd. */
 #ifndef VESICLE_BPF_H
 #define VESICLE_BPF_H
 
 #include <jni.h>
+#include <linux/types.h>
 
 /* Each libbpf topic registers one Java class's natives; 0, or -1 with an exception pending. */
 int vesicle_bpf_object_onload(JNIEnv *env);
@@ -23,13 +24,8 @@ jbyteArray vesicle_bpf_log_take(JNIEnv *env);
  * become '?', so that corrupt input can never make invalid modified UTF-8. */
 jstring vesicle_bpf_string(JNIEnv *env, const char *chars);
 
-/* Whether fd is a BPF object of the kind ("bpf-map", "bpf-prog"): bpf_obj_get_info_by_fd
- * would fill a map's info struct with a program's fields, and the other way round. */
-int vesicle_bpf_fd_is(int fd, const char *kind);
-
-/* Natives shared by the classes that own a bpf fd: (Ljava/lang/String;)I and so on. */
-jint vesicle_bpf_obj_get(JNIEnv *env, jclass clazz, jstring path);
-jint vesicle_bpf_obj_pin(JNIEnv *env, jclass clazz, jint fd, jstring path);
-jint vesicle_bpf_close_fd(JNIEnv *env, jclass clazz, jint fd);
+/* Fills info, a struct bpf_map_info or bpf_prog_info of len bytes, for fd, a BPF object of
+ * the kind ("bpf-map", "bpf-prog"). 0, -errno, or -EBADF when fd is no object of the kind. */
+int vesicle_bpf_info(int fd, const char *kind, void *info, __u32 len);
 
 #endif

@@ -2,7 +2,6 @@
  * element calls are one JNI address lookup per buffer and one syscall. */
 #include <errno.h>
 #include <stdint.h>
-#include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -84,12 +83,7 @@ static jlong map_lookup_batch(JNIEnv *env, jclass clazz, jint fd, jobject in_tok
 static jint map_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 {
 	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	if (!vesicle_bpf_fd_is(fd, "bpf-map"))
-		return -EBADF;
-	memset(&info, 0, sizeof(info));
-	int ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	int ret = vesicle_bpf_info(fd, "bpf-map", &info, sizeof(info));
 
 	if (ret < 0)
 		return ret;
@@ -104,18 +98,6 @@ static jint map_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 
 	(*env)->SetIntArrayRegion(env, attrs, 0, INFO_LEN, values);
 	return 0;
-}
-
-/* The kernel's name for the map (at most 15 characters), or null when the fd has no info. */
-static jstring map_name(JNIEnv *env, jclass clazz, jint fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (!vesicle_bpf_fd_is(fd, "bpf-map") || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return NULL;
-	return vesicle_bpf_string(env, info.name);
 }
 
 static jint map_possible_cpus(JNIEnv *env, jclass clazz)
@@ -134,11 +116,7 @@ static const JNINativeMethod map_methods[] = {
 	  "(ILjava/nio/ByteBuffer;Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;I)J",
 	  (void *)map_lookup_batch },
 	{ "info0", "(I[I)I", (void *)map_info },
-	{ "name0", "(I)Ljava/lang/String;", (void *)map_name },
 	{ "possibleCpus0", "()I", (void *)map_possible_cpus },
-	{ "objGet0", "(Ljava/lang/String;)I", (void *)vesicle_bpf_obj_get },
-	{ "pin0", "(ILjava/lang/String;)I", (void *)vesicle_bpf_obj_pin },
-	{ "close0", "(I)I", (void *)vesicle_bpf_close_fd },
 };
 
 int vesicle_bpf_map_onload(JNIEnv *env)

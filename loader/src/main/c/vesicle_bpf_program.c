@@ -17,12 +17,7 @@ enum { RUN_RETVAL, RUN_DATA_SIZE, RUN_DURATION, RUN_LEN };
 static jint program_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 {
 	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	if (!vesicle_bpf_fd_is(fd, "bpf-prog"))
-		return -EBADF;
-	memset(&info, 0, sizeof(info));
-	int ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	int ret = vesicle_bpf_info(fd, "bpf-prog", &info, sizeof(info));
 
 	if (ret < 0)
 		return ret;
@@ -30,17 +25,6 @@ static jint program_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 
 	(*env)->SetIntArrayRegion(env, attrs, 0, INFO_LEN, values);
 	return 0;
-}
-
-static jstring program_name(JNIEnv *env, jclass clazz, jint fd)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (!vesicle_bpf_fd_is(fd, "bpf-prog") || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return NULL;
-	return vesicle_bpf_string(env, info.name);
 }
 
 /* Runs the program on packet; data_out receives the packet as the program left it.
@@ -85,11 +69,7 @@ static jint program_test_run(JNIEnv *env, jclass clazz, jint fd, jbyteArray pack
 
 static const JNINativeMethod program_methods[] = {
 	{ "info0", "(I[I)I", (void *)program_info },
-	{ "name0", "(I)Ljava/lang/String;", (void *)program_name },
 	{ "testRun0", "(I[BII[B[J)I", (void *)program_test_run },
-	{ "objGet0", "(Ljava/lang/String;)I", (void *)vesicle_bpf_obj_get },
-	{ "pin0", "(ILjava/lang/String;)I", (void *)vesicle_bpf_obj_pin },
-	{ "close0", "(I)I", (void *)vesicle_bpf_close_fd },
 };
 
 int vesicle_bpf_program_onload(JNIEnv *env)

@@ -26,7 +26,6 @@ public final class BpfMap implements AutoCloseable {
         NativeLibrary.ensureAvailability();
     }
 
-    private static final int EBADF = 9;
     private static final int ENOSPC = 28;
     private static final int TYPE_PERCPU_HASH = 5;
     private static final int TYPE_PERCPU_ARRAY = 6;
@@ -49,9 +48,9 @@ public final class BpfMap implements AutoCloseable {
     private final int maxEntries;
     private final int flags;
     private final int lookupValueSize;
-    private int fd;
+    private final OwnedFd fd;
 
-    private BpfMap(int fd, String name, int[] info) {
+    private BpfMap(OwnedFd fd, String name, int[] info) {
         this.fd = fd;
         this.name = name;
         this.type = info[INFO_TYPE];
@@ -66,23 +65,12 @@ public final class BpfMap implements AutoCloseable {
     /** Takes ownership of fd, a map descriptor (closed if this fails). */
     static BpfMap adopt(int fd, String name) {
         int[] info = new int[INFO_LEN];
-        int ret = info0(fd, info);
-        if (ret < 0) {
-            close0(fd);
-            Errors.check(ret, "get the info of map " + name);
-        }
-        return new BpfMap(fd, name, info);
+        return new BpfMap(BpfFd.adopt(fd, BpfFd.Kind.MAP, name, () -> info0(fd, info)), name, info);
     }
 
     /** Opens the map pinned at path; its name is the kernel's (at most 15 characters). */
     public static BpfMap openPinned(Path path) {
-        int fd = Errors.check(objGet0(path.toString()), "open pinned map " + path);
-        String name = name0(fd);
-        if (name == null) {
-            close0(fd);
-            throw Errors.exception(EBADF, "open pinned map " + path + " (it is no BPF map)");
-        }
-        return adopt(fd, name);
+        return BpfFd.openPinned(path, BpfFd.Kind.MAP, BpfMap::adopt);
     }
 
     /** The number of possible CPUs, which per-CPU maps hold a value for. */
@@ -95,11 +83,7 @@ public final class BpfMap implements AutoCloseable {
     }
 
     public int fd() {
-        int fd = this.fd;
-        if (fd < 0) {
-            throw new IllegalStateException("map " + name + " is closed");
-        }
-        return fd;
+        return fd.get();
     }
 
     public int id() {
@@ -308,16 +292,13 @@ public final class BpfMap implements AutoCloseable {
 
     /** Pins the map at path (on a bpffs). */
     public void pin(Path path) {
-        Errors.check(pin0(fd(), path.toString()), "pin map " + name + " at " + path);
+        BpfFd.pin(fd, path);
     }
 
     /** Closes the descriptor; idempotent. A pinned map stays pinned. */
     @Override
-    public synchronized void close() {
-        if (fd >= 0) {
-            close0(fd);
-            fd = -1;
-        }
+    public void close() {
+        fd.close();
     }
 
     @Override
@@ -409,13 +390,5 @@ public final class BpfMap implements AutoCloseable {
 
     private static native int info0(int fd, int[] info);
 
-    private static native String name0(int fd);
-
     private static native int possibleCpus0();
-
-    private static native int objGet0(String path);
-
-    private static native int pin0(int fd, String path);
-
-    static native int close0(int fd);
 }

@@ -19,6 +19,10 @@ final class OwnedFd {
         this.what = what;
     }
 
+    String what() {
+        return what;
+    }
+
     int get() {
         int fd = this.fd;
         if (fd < 0) {

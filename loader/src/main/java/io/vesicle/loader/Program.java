@@ -9,7 +9,6 @@ public final class Program implements AutoCloseable {
         NativeLibrary.ensureAvailability();
     }
 
-    private static final int EBADF = 9;
     /** Room test runs leave for programs that grow the packet. */
     private static final int TEST_RUN_HEADROOM = 256;
     private static final int ETH_HLEN = 14;
@@ -26,9 +25,9 @@ public final class Program implements AutoCloseable {
     private final String name;
     private final int id;
     private final int type;
-    private int fd;
+    private final OwnedFd fd;
 
-    private Program(int fd, String name, int[] info) {
+    private Program(OwnedFd fd, String name, int[] info) {
         this.fd = fd;
         this.name = name;
         this.type = info[INFO_TYPE];
@@ -38,23 +37,12 @@ public final class Program implements AutoCloseable {
     /** Takes ownership of fd, a program descriptor (closed if this fails). */
     static Program adopt(int fd, String name) {
         int[] info = new int[INFO_LEN];
-        int ret = info0(fd, info);
-        if (ret < 0) {
-            close0(fd);
-            Errors.check(ret, "get the info of program " + name);
-        }
-        return new Program(fd, name, info);
+        return new Program(BpfFd.adopt(fd, BpfFd.Kind.PROGRAM, name, () -> info0(fd, info)), name, info);
     }
 
     /** Opens the program pinned at path; its name is the kernel's (at most 15 characters). */
     public static Program openPinned(Path path) {
-        int fd = Errors.check(objGet0(path.toString()), "open pinned program " + path);
-        String name = name0(fd);
-        if (name == null) {
-            close0(fd);
-            throw Errors.exception(EBADF, "open pinned program " + path + " (it is no BPF program)");
-        }
-        return adopt(fd, name);
+        return BpfFd.openPinned(path, BpfFd.Kind.PROGRAM, Program::adopt);
     }
 
     public String name() {
@@ -62,11 +50,7 @@ public final class Program implements AutoCloseable {
     }
 
     public int fd() {
-        int fd = this.fd;
-        if (fd < 0) {
-            throw new IllegalStateException("program " + name + " is closed");
-        }
-        return fd;
+        return fd.get();
     }
 
     public int id() {
@@ -99,16 +83,13 @@ public final class Program implements AutoCloseable {
 
     /** Pins the program at path (on a bpffs). */
     public void pin(Path path) {
-        Errors.check(pin0(fd(), path.toString()), "pin program " + name + " at " + path);
+        BpfFd.pin(fd, path);
     }
 
     /** Closes the descriptor; idempotent. The program lives on while pinned or attached. */
     @Override
-    public synchronized void close() {
-        if (fd >= 0) {
-            close0(fd);
-            fd = -1;
-        }
+    public void close() {
+        fd.close();
     }
 
     @Override
@@ -125,14 +106,6 @@ public final class Program implements AutoCloseable {
 
     private static native int info0(int fd, int[] info);
 
-    private static native String name0(int fd);
-
     private static native int testRun0(int fd, byte[] packet, int ctxIfindex, int repeat, byte[] dataOut,
             long[] results);
-
-    private static native int objGet0(String path);
-
-    private static native int pin0(int fd, String path);
-
-    private static native int close0(int fd);
 }
