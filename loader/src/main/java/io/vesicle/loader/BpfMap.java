@@ -123,11 +123,8 @@ public final class BpfMap implements AutoCloseable {
 
     /** Reads key's value into value; KeyNotFoundException when absent. */
     public void lookup(ByteBuffer key, ByteBuffer value) {
-        checkKey(key);
-        checkValue(value);
-        int ret = lookup0(fd(), key, value);
-        if (ret < 0) {
-            throw Errors.mapException(-ret, "lookup in map " + name);
+        if (!find(key, value)) {
+            throw Errors.mapException(Errors.ENOENT, "lookup in map " + name);
         }
     }
 
@@ -135,14 +132,7 @@ public final class BpfMap implements AutoCloseable {
     public boolean find(ByteBuffer key, ByteBuffer value) {
         checkKey(key);
         checkValue(value);
-        int ret = lookup0(fd(), key, value);
-        if (ret < 0) {
-            if (ret == -Errors.ENOENT) {
-                return false;
-            }
-            throw Errors.mapException(-ret, "lookup in map " + name);
-        }
-        return true;
+        return present(lookup0(fd(), key, value), "lookup in");
     }
 
     /**
@@ -166,24 +156,15 @@ public final class BpfMap implements AutoCloseable {
 
     /** Deletes key; KeyNotFoundException when absent. */
     public void delete(ByteBuffer key) {
-        checkKey(key);
-        int ret = delete0(fd(), key);
-        if (ret < 0) {
-            throw Errors.mapException(-ret, "delete from map " + name);
+        if (!remove(key)) {
+            throw Errors.mapException(Errors.ENOENT, "delete from map " + name);
         }
     }
 
     /** Deletes key; false when absent. */
     public boolean remove(ByteBuffer key) {
         checkKey(key);
-        int ret = delete0(fd(), key);
-        if (ret < 0) {
-            if (ret == -Errors.ENOENT) {
-                return false;
-            }
-            throw Errors.mapException(-ret, "delete from map " + name);
-        }
-        return true;
+        return present(delete0(fd(), key), "delete from");
     }
 
     /**
@@ -196,14 +177,7 @@ public final class BpfMap implements AutoCloseable {
         }
         checkKey(next);
         checkWritable(next, "key");
-        int ret = nextKey0(fd(), key, next);
-        if (ret < 0) {
-            if (ret == -Errors.ENOENT) {
-                return false;
-            }
-            throw Errors.mapException(-ret, "next key in map " + name);
-        }
-        return true;
+        return present(nextKey0(fd(), key, next), "next key in");
     }
 
     /**
@@ -351,6 +325,17 @@ public final class BpfMap implements AutoCloseable {
 
     private static String describe(ByteBuffer buffer) {
         return buffer.isDirect() ? "is " + buffer.capacity() + " bytes" : "is a heap buffer";
+    }
+
+    /** False when the key is absent (ENOENT); other failures throw, operation ("lookup in") naming them. */
+    private boolean present(int ret, String operation) {
+        if (ret == -Errors.ENOENT) {
+            return false;
+        }
+        if (ret < 0) {
+            throw Errors.mapException(-ret, operation + " map " + name);
+        }
+        return true;
     }
 
     private int batchResult(long ret, String operation, int count) {
