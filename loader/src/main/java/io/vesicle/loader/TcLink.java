@@ -89,11 +89,7 @@ public final class TcLink implements AutoCloseable {
      * when the device or the filter is already gone.
      */
     public static void detach(NetNs ns, int ifindex, TcDirection direction) {
-        int ret = detach0(NetNs.fdOf(ns), ifindex, direction.attachPoint);
-        if (ret < 0 && !gone(ret)) {
-            throw Errors.exception(-ret, withKernelMessage("detach from tc " + name(direction) + " of ifindex "
-                    + ifindex + " in " + NetNs.describe(ns)));
-        }
+        detach(NetNs.fdOf(ns), NetNs.describe(ns), ifindex, direction);
     }
 
     public int ifindex() {
@@ -120,14 +116,7 @@ public final class TcLink implements AutoCloseable {
         }
         closed = true;
         try {
-            int ret = detach0(nsFd, ifindex, direction.attachPoint);
-            if (ret < 0) {
-                String what = withKernelMessage("detach from tc " + name(direction) + " of ifindex " + ifindex + " in "
-                        + namespace);
-                if (!gone(ret)) {
-                    throw Errors.exception(-ret, what);
-                }
-            }
+            detach(nsFd, namespace, ifindex, direction);
         } finally {
             if (nsFd >= 0) {
                 OwnedFd.close0(nsFd);
@@ -139,6 +128,19 @@ public final class TcLink implements AutoCloseable {
     @Override
     public String toString() {
         return "TcLink[" + name(direction) + " of ifindex " + ifindex + " in " + namespace + "]";
+    }
+
+    /** Detaches our filter; no error when the device or the filter is already gone. */
+    private static void detach(int nsFd, String namespace, int ifindex, TcDirection direction) {
+        int ret = detach0(nsFd, ifindex, direction.attachPoint);
+        if (ret < 0) {
+            // Taken either way: the native kept libbpf's messages for this failure.
+            String what = withKernelMessage("detach from tc " + name(direction) + " of ifindex " + ifindex + " in "
+                    + namespace);
+            if (!gone(ret)) {
+                throw Errors.exception(-ret, what);
+            }
+        }
     }
 
     /** ENOENT: no such filter or qdisc; EINVAL: no clsact qdisc to look in; ENODEV: no device. */
