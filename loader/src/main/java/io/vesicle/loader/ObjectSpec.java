@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * An opened, not yet loaded BPF object (cilium/ebpf's CollectionSpec over libbpf's
@@ -90,13 +91,7 @@ public final class ObjectSpec implements AutoCloseable {
     }
 
     public MapSpec map(String mapName) {
-        for (MapSpec map : maps) {
-            if (map.name().equals(mapName)) {
-                return map;
-            }
-        }
-        throw new IllegalArgumentException("BPF object " + name + " has no map " + mapName + " (maps: "
-                + maps.stream().map(MapSpec::name).toList() + ")");
+        return named(maps, MapSpec::name, "map", mapName);
     }
 
     public List<ProgramSpec> programs() {
@@ -104,13 +99,7 @@ public final class ObjectSpec implements AutoCloseable {
     }
 
     public ProgramSpec program(String programName) {
-        for (ProgramSpec program : programs) {
-            if (program.name().equals(programName)) {
-                return program;
-            }
-        }
-        throw new IllegalArgumentException("BPF object " + name + " has no program " + programName
-                + " (programs: " + programs.stream().map(ProgramSpec::name).toList() + ")");
+        return named(programs, ProgramSpec::name, "program", programName);
     }
 
     /**
@@ -235,6 +224,17 @@ public final class ObjectSpec implements AutoCloseable {
             throw e;
         }
         return new BpfObject(name, loadedMaps, loadedPrograms);
+    }
+
+    /** The spec called wanted, or an exception listing those there are. */
+    private <T> T named(List<T> specs, Function<T, String> nameOf, String kind, String wanted) {
+        for (T spec : specs) {
+            if (nameOf.apply(spec).equals(wanted)) {
+                return spec;
+            }
+        }
+        throw new IllegalArgumentException("BPF object " + name + " has no " + kind + " " + wanted + " (" + kind
+                + "s: " + specs.stream().map(nameOf).toList() + ")");
     }
 
     private void ensureOpen() {
