@@ -149,27 +149,55 @@ static int count_programs(struct bpf_object *obj)
 	return n;
 }
 
-/* names[i] for every map, in libbpf's order. */
-static jobjectArray object_map_names(JNIEnv *env, jclass clazz, jlong handle)
+/* A String[n]; NULL on failure. */
+static jobjectArray new_strings(JNIEnv *env, int n)
 {
-	struct bpf_object *obj = spec_of(handle)->obj;
 	jclass string = (*env)->FindClass(env, "java/lang/String");
 
 	if (string == NULL)
 		return NULL;
-	jobjectArray names = (*env)->NewObjectArray(env, count_maps(obj), string, NULL);
+	jobjectArray strings = (*env)->NewObjectArray(env, n, string, NULL);
+
+	(*env)->DeleteLocalRef(env, string);
+	return strings;
+}
+
+/* strings[i] = chars, as vesicle_bpf_string makes it; -1 on failure (NULL chars too). */
+static int set_string(JNIEnv *env, jobjectArray strings, int i, const char *chars)
+{
+	jstring string = vesicle_bpf_string(env, chars);
+
+	if (string == NULL)
+		return -1;
+	(*env)->SetObjectArrayElement(env, strings, i, string);
+	(*env)->DeleteLocalRef(env, string);
+	return 0;
+}
+
+/* An int[n] holding values, which it frees (each caller allocates them); NULL on failure. */
+static jintArray take_ints(JNIEnv *env, jint *values, int n)
+{
+	jintArray array = (*env)->NewIntArray(env, n);
+
+	if (array != NULL)
+		(*env)->SetIntArrayRegion(env, array, 0, n, values);
+	free(values);
+	return array;
+}
+
+/* names[i] for every map, in libbpf's order. */
+static jobjectArray object_map_names(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct bpf_object *obj = spec_of(handle)->obj;
+	jobjectArray names = new_strings(env, count_maps(obj));
 	struct bpf_map *map;
 	int i = 0;
 
+	if (names == NULL)
+		return NULL;
 	bpf_object__for_each_map(map, obj) {
-		if (names == NULL)
-			break;
-		jstring name = vesicle_bpf_string(env, bpf_map__name(map));
-
-		if (name == NULL)
+		if (set_string(env, names, i++, bpf_map__name(map)) < 0)
 			return NULL;
-		(*env)->SetObjectArrayElement(env, names, i++, name);
-		(*env)->DeleteLocalRef(env, name);
 	}
 	return names;
 }
@@ -196,39 +224,23 @@ static jintArray object_map_attrs(JNIEnv *env, jclass clazz, jlong handle)
 		*at++ = (jint)bpf_map__map_flags(map);
 		*at++ = spec->by_name[i++];
 	}
-	jintArray array = (*env)->NewIntArray(env, n * MAP_ATTRS);
-
-	if (array != NULL)
-		(*env)->SetIntArrayRegion(env, array, 0, n * MAP_ATTRS, attrs);
-	free(attrs);
-	return array;
+	return take_ints(env, attrs, n * MAP_ATTRS);
 }
 
 /* name, section for every program, in libbpf's order. */
 static jobjectArray object_program_names(JNIEnv *env, jclass clazz, jlong handle)
 {
 	struct bpf_object *obj = spec_of(handle)->obj;
-	jclass string = (*env)->FindClass(env, "java/lang/String");
-
-	if (string == NULL)
-		return NULL;
-	jobjectArray names = (*env)->NewObjectArray(env, 2 * count_programs(obj), string, NULL);
+	jobjectArray names = new_strings(env, 2 * count_programs(obj));
 	struct bpf_program *prog;
 	int i = 0;
 
+	if (names == NULL)
+		return NULL;
 	bpf_object__for_each_program(prog, obj) {
-		if (names == NULL)
-			break;
-		const char *chars[2] = { bpf_program__name(prog), bpf_program__section_name(prog) };
-
-		for (int j = 0; j < 2; j++) {
-			jstring name = vesicle_bpf_string(env, chars[j]);
-
-			if (name == NULL)
-				return NULL;
-			(*env)->SetObjectArrayElement(env, names, i++, name);
-			(*env)->DeleteLocalRef(env, name);
-		}
+		if (set_string(env, names, i++, bpf_program__name(prog)) < 0 ||
+		    set_string(env, names, i++, bpf_program__section_name(prog)) < 0)
+			return NULL;
 	}
 	return names;
 }
@@ -292,17 +304,26 @@ static int find_rodata_var(struct bpf_object *obj, const char *name, struct bpf_
 	return -ENOENT;
 }
 
-static jint object_constant_size(JNIEnv *env, jclass clazz, jlong handle, jstring name)
+/* find_rodata_var for a Java name; -ENOMEM when it cannot be read. */
+static int find_constant(JNIEnv *env, jlong handle, jstring name, struct bpf_map **map,
+			 __u32 *offset, __u32 *size)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, name, NULL);
 
 	if (chars == NULL)
 		return -ENOMEM;
-	struct bpf_map *map;
-	__u32 offset, size;
-	int ret = find_rodata_var(spec_of(handle)->obj, chars, &map, &offset, &size);
+	int ret = find_rodata_var(spec_of(handle)->obj, chars, map, offset, size);
 
 	(*env)->ReleaseStringUTFChars(env, name, chars);
+	return ret;
+}
+
+static jint object_constant_size(JNIEnv *env, jclass clazz, jlong handle, jstring name)
+{
+	struct bpf_map *map;
+	__u32 offset, size;
+	int ret = find_constant(env, handle, name, &map, &offset, &size);
+
 	return ret < 0 ? ret : (jint)size;
 }
 
@@ -310,15 +331,10 @@ static jint object_constant_size(JNIEnv *env, jclass clazz, jlong handle, jstrin
 static jint object_set_constant(JNIEnv *env, jclass clazz, jlong handle, jstring name,
 				jbyteArray value)
 {
-	const char *chars = (*env)->GetStringUTFChars(env, name, NULL);
-
-	if (chars == NULL)
-		return -ENOMEM;
 	struct bpf_map *map;
 	__u32 offset, size;
-	int ret = find_rodata_var(spec_of(handle)->obj, chars, &map, &offset, &size);
+	int ret = find_constant(env, handle, name, &map, &offset, &size);
 
-	(*env)->ReleaseStringUTFChars(env, name, chars);
 	if (ret < 0)
 		return ret;
 	/* libbpf 1.1 hands out the section read-only: change a copy and set it whole. */
@@ -339,14 +355,17 @@ static jint object_set_constant(JNIEnv *env, jclass clazz, jlong handle, jstring
 	return ret;
 }
 
-static const struct btf_type *find_struct(struct bpf_object *obj, const char *name)
+/* The struct the object's BTF calls name; NULL when there is none (or no BTF). */
+static const struct btf_type *find_struct(JNIEnv *env, struct bpf_object *obj, jstring name)
 {
 	struct btf *btf = bpf_object__btf(obj);
+	const char *chars = btf ? (*env)->GetStringUTFChars(env, name, NULL) : NULL;
 
-	if (btf == NULL)
+	if (chars == NULL)
 		return NULL;
-	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	int id = btf__find_by_name_kind(btf, chars, BTF_KIND_STRUCT);
 
+	(*env)->ReleaseStringUTFChars(env, name, chars);
 	return id < 0 ? NULL : btf__type_by_id(btf, id);
 }
 
@@ -354,14 +373,9 @@ static const struct btf_type *find_struct(struct bpf_object *obj, const char *na
  * underlying type's size); null when the BTF has no such struct. */
 static jintArray object_btf_struct(JNIEnv *env, jclass clazz, jlong handle, jstring name)
 {
-	const char *chars = (*env)->GetStringUTFChars(env, name, NULL);
-
-	if (chars == NULL)
-		return NULL;
 	struct bpf_object *obj = spec_of(handle)->obj;
-	const struct btf_type *type = find_struct(obj, chars);
+	const struct btf_type *type = find_struct(env, obj, name);
 
-	(*env)->ReleaseStringUTFChars(env, name, chars);
 	if (type == NULL)
 		return NULL;
 	struct btf *btf = bpf_object__btf(obj);
@@ -379,41 +393,25 @@ static jintArray object_btf_struct(JNIEnv *env, jclass clazz, jlong handle, jstr
 		layout[1 + 2 * i] = (jint)(btf_member_bit_offset(type, i) / 8);
 		layout[2 + 2 * i] = size < 0 ? -1 : (jint)size;
 	}
-	jintArray array = (*env)->NewIntArray(env, 1 + 2 * n);
-
-	if (array != NULL)
-		(*env)->SetIntArrayRegion(env, array, 0, 1 + 2 * n, layout);
-	free(layout);
-	return array;
+	return take_ints(env, layout, 1 + 2 * n);
 }
 
 /* Member names of the struct ("" for an anonymous union or struct); null when unknown. */
 static jobjectArray object_btf_struct_members(JNIEnv *env, jclass clazz, jlong handle,
 					      jstring name)
 {
-	const char *chars = (*env)->GetStringUTFChars(env, name, NULL);
-
-	if (chars == NULL)
-		return NULL;
 	struct bpf_object *obj = spec_of(handle)->obj;
-	const struct btf_type *type = find_struct(obj, chars);
+	const struct btf_type *type = find_struct(env, obj, name);
+	jobjectArray names = type ? new_strings(env, btf_vlen(type)) : NULL;
 
-	(*env)->ReleaseStringUTFChars(env, name, chars);
-	jclass string = (*env)->FindClass(env, "java/lang/String");
-
-	if (type == NULL || string == NULL)
+	if (names == NULL)
 		return NULL;
 	struct btf *btf = bpf_object__btf(obj);
-	jobjectArray names = (*env)->NewObjectArray(env, btf_vlen(type), string, NULL);
 	const struct btf_member *member = btf_members(type);
 
-	for (int i = 0; names != NULL && i < btf_vlen(type); i++, member++) {
-		jstring member_name = vesicle_bpf_string(env, btf__name_by_offset(btf, member->name_off));
-
-		if (member_name == NULL)
+	for (int i = 0; i < btf_vlen(type); i++, member++) {
+		if (set_string(env, names, i, btf__name_by_offset(btf, member->name_off)) < 0)
 			return NULL;
-		(*env)->SetObjectArrayElement(env, names, i, member_name);
-		(*env)->DeleteLocalRef(env, member_name);
 	}
 	return names;
 }
@@ -463,12 +461,7 @@ static jintArray object_dup_fds(JNIEnv *env, jclass clazz, jlong handle)
 		fds[i++] = vesicle_dup_fd(bpf_map__fd(map));
 	bpf_object__for_each_program(prog, obj)
 		fds[i++] = vesicle_dup_fd(bpf_program__fd(prog));
-	jintArray array = (*env)->NewIntArray(env, n);
-
-	if (array != NULL)
-		(*env)->SetIntArrayRegion(env, array, 0, n, fds);
-	free(fds);
-	return array;
+	return take_ints(env, fds, n);
 }
 
 static const JNINativeMethod object_methods[] = {
