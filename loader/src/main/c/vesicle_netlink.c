@@ -83,6 +83,14 @@ static int nl_error_handler(struct sockaddr_nl *who, struct nlmsgerr *e, void *a
 	return NL_STOP;
 }
 
+/* Frees the socket (if any) and returns to the thread's namespace. */
+static void nl_release(struct vesicle_nl *nl)
+{
+	nl_socket_free(nl->sk);
+	nl->sk = NULL;
+	vesicle_netns_leave(nl->saved_ns);
+}
+
 int vesicle_nl_open(struct vesicle_nl *nl, int ns_fd)
 {
 	int one = 1;
@@ -95,12 +103,12 @@ int vesicle_nl_open(struct vesicle_nl *nl, int ns_fd)
 	nl->sk = nl_socket_alloc();
 	if (nl->sk == NULL) {
 		ret = -ENOMEM;
-		goto leave;
+		goto fail;
 	}
 	ret = nl_connect(nl->sk, NETLINK_ROUTE);
 	if (ret < 0) {
 		ret = vesicle_netlink_errno(ret);
-		goto free;
+		goto fail;
 	}
 	/* The kernel's text explains an EINVAL better than any errno; best effort. */
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
@@ -108,15 +116,12 @@ int vesicle_nl_open(struct vesicle_nl *nl, int ns_fd)
 	ret = nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, nl_error_handler, nl);
 	if (ret < 0) {
 		ret = vesicle_netlink_errno(ret);
-		goto free;
+		goto fail;
 	}
 	return 0;
 
-free:
-	nl_socket_free(nl->sk);
-	nl->sk = NULL;
-leave:
-	vesicle_netns_leave(nl->saved_ns);
+fail:
+	nl_release(nl);
 	return ret;
 }
 
@@ -134,9 +139,7 @@ int vesicle_nl_check(struct vesicle_nl *nl, int ret)
 
 int vesicle_nl_close(JNIEnv *env, struct vesicle_nl *nl, jobject reply, int ret)
 {
-	nl_socket_free(nl->sk);
-	nl->sk = NULL;
-	vesicle_netns_leave(nl->saved_ns);
+	nl_release(nl);
 	if (ret < 0 && nl->kernel_message[0] != '\0') {
 		jstring message = (*env)->NewStringUTF(env, nl->kernel_message);
 
@@ -145,6 +148,29 @@ int vesicle_nl_close(JNIEnv *env, struct vesicle_nl *nl, jobject reply, int ret)
 			(*env)->DeleteLocalRef(env, message);
 		}
 	}
+	return ret;
+}
+
+int vesicle_nl_list(JNIEnv *env, int ns_fd, jobject reply, vesicle_nl_dump dump,
+		    vesicle_nl_report report, int ifindex)
+{
+	struct nl_cache *cache = NULL;
+	struct vesicle_nl nl;
+	int ret = vesicle_nl_open(&nl, ns_fd);
+
+	if (ret < 0)
+		return ret;
+	ret = vesicle_nl_check(&nl, dump(nl.sk, &cache));
+	ret = vesicle_nl_close(env, &nl, reply, ret);
+	if (ret < 0)
+		return ret;
+	for (struct nl_object *obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		if (report(env, reply, obj, ifindex) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	nl_cache_free(cache);
 	return ret;
 }
 
@@ -252,7 +278,7 @@ int vesicle_netlink_onload(JNIEnv *env)
 	if (vesicle_nl_reply.kernel_message == NULL)
 		goto fail;
 	if (vesicle_register_natives(env, NETLINK_CLASS, netlink_methods,
-				     sizeof(netlink_methods) / sizeof(netlink_methods[0])) < 0)
+				     VESICLE_ARRAY_SIZE(netlink_methods)) < 0)
 		goto fail;
 	reply_class = (*env)->NewGlobalRef(env, reply);
 	if (reply_class == NULL)

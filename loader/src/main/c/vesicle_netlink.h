@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/addr.h>
+#include <netlink/cache.h>
 
 /* One operation: a socket created inside the target namespace (a netlink socket stays bound
  * to the namespace it was created in), the thread's own namespace to return to, and what the
@@ -27,6 +28,16 @@ int vesicle_nl_check(struct vesicle_nl *nl, int ret);
 /* Closes the socket and returns to the thread's namespace; when ret < 0 hands the kernel's
  * explanation, if any, to reply. Returns ret. No Java code runs before this. */
 int vesicle_nl_close(JNIEnv *env, struct vesicle_nl *nl, jobject reply, int ret);
+
+/* Dumps one kind of object into a new cache: a libnl *_alloc_cache call. */
+typedef int (*vesicle_nl_dump)(struct nl_sock *sk, struct nl_cache **cache);
+/* Hands obj to the reply unless filtered out (ifindex > 0: objects of that link only).
+ * 0, or -1 when the reply could not take it. */
+typedef int (*vesicle_nl_report)(JNIEnv *env, jobject reply, struct nl_object *obj, int ifindex);
+/* Dumps a kind of object inside ns_fd, then, back in the thread's namespace, reports each:
+ * 0 or -errno (-ENOMEM when a report failed). */
+int vesicle_nl_list(JNIEnv *env, int ns_fd, jobject reply, vesicle_nl_dump dump,
+		    vesicle_nl_report report, int ifindex);
 
 /* libnl's NLE_* (negative) to -errno, for failures libnl detected itself. */
 int vesicle_netlink_errno(int nle);

@@ -42,44 +42,30 @@ jint vesicle_netlink_add_address(JNIEnv *env, jclass clazz, jint ns_fd, jint ifi
 	return ret;
 }
 
+static int report_address(JNIEnv *env, jobject reply, struct nl_object *obj, int ifindex)
+{
+	struct rtnl_addr *addr = (struct rtnl_addr *)obj;
+	int family = rtnl_addr_get_family(addr);
+	struct nl_addr *local = rtnl_addr_get_local(addr);
+
+	if ((family != AF_INET && family != AF_INET6) || local == NULL)
+		return 0;
+	if (ifindex > 0 && rtnl_addr_get_ifindex(addr) != ifindex)
+		return 0;
+	jbyteArray bytes = vesicle_nl_bytes(env, local);
+
+	if (bytes == NULL)
+		return -1;
+	(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.address, bytes,
+			       rtnl_addr_get_prefixlen(addr), rtnl_addr_get_ifindex(addr));
+	(*env)->DeleteLocalRef(env, bytes);
+	return (*env)->ExceptionCheck(env) ? -1 : 0;
+}
+
 jint vesicle_netlink_addresses(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex,
 			       jobject reply)
 {
-	struct nl_cache *cache = NULL;
-	struct vesicle_nl nl;
-	int ret = vesicle_nl_open(&nl, ns_fd);
-
-	if (ret < 0)
-		return ret;
-	ret = vesicle_nl_check(&nl, rtnl_addr_alloc_cache(nl.sk, &cache));
-	ret = vesicle_nl_close(env, &nl, reply, ret);
-	if (ret < 0)
-		return ret;
-	for (struct nl_object *obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_addr *addr = (struct rtnl_addr *)obj;
-		int family = rtnl_addr_get_family(addr);
-		struct nl_addr *local = rtnl_addr_get_local(addr);
-
-		if ((family != AF_INET && family != AF_INET6) || local == NULL)
-			continue;
-		if (ifindex > 0 && rtnl_addr_get_ifindex(addr) != ifindex)
-			continue;
-		jbyteArray bytes = vesicle_nl_bytes(env, local);
-
-		if (bytes == NULL) {
-			ret = -ENOMEM;
-			break;
-		}
-		(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.address, bytes,
-				       rtnl_addr_get_prefixlen(addr), rtnl_addr_get_ifindex(addr));
-		(*env)->DeleteLocalRef(env, bytes);
-		if ((*env)->ExceptionCheck(env)) {
-			ret = -ENOMEM;
-			break;
-		}
-	}
-	nl_cache_free(cache);
-	return ret;
+	return vesicle_nl_list(env, ns_fd, reply, rtnl_addr_alloc_cache, report_address, ifindex);
 }
 
 /* ---- routes ---- */
@@ -176,56 +162,48 @@ jint vesicle_netlink_delete_route(JNIEnv *env, jclass clazz, jint ns_fd, jbyteAr
 	return ret;
 }
 
+/* IPv4 only: Netlink.routes lists the IPv4 main table. */
+static int dump_routes(struct nl_sock *sk, struct nl_cache **cache)
+{
+	return rtnl_route_alloc_cache(sk, AF_INET, 0, cache);
+}
+
+static int report_route(JNIEnv *env, jobject reply, struct nl_object *obj, int ifindex)
+{
+	struct rtnl_route *route = (struct rtnl_route *)obj;
+	struct rtnl_nexthop *nh;
+	struct nl_addr *dst = rtnl_route_get_dst(route);
+
+	if (rtnl_route_get_table(route) != RT_TABLE_MAIN ||
+	    rtnl_route_get_type(route) != RTN_UNICAST || dst == NULL ||
+	    rtnl_route_get_nnexthops(route) < 1)
+		return 0;
+	/* Multipath routes are reported by their first nexthop. */
+	nh = rtnl_route_nexthop_n(route, 0);
+	if (ifindex > 0 && rtnl_route_nh_get_ifindex(nh) != ifindex)
+		return 0;
+	struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
+	/* libnl leaves a default route's destination empty (no RTA_DST): 0.0.0.0. */
+	jbyteArray dst_bytes = nl_addr_get_len(dst) > 0 ? vesicle_nl_bytes(env, dst)
+						       : (*env)->NewByteArray(env, 4);
+	jbyteArray gw_bytes = gw && dst_bytes ? vesicle_nl_bytes(env, gw) : NULL;
+
+	if (dst_bytes == NULL || (gw != NULL && gw_bytes == NULL))
+		return -1;
+	(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.route, dst_bytes,
+			       (jint)nl_addr_get_prefixlen(dst), gw_bytes,
+			       rtnl_route_nh_get_ifindex(nh), (jint)rtnl_route_get_scope(route),
+			       (jboolean)((rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0),
+			       (jint)rtnl_route_get_table(route));
+	(*env)->DeleteLocalRef(env, dst_bytes);
+	if (gw_bytes)
+		(*env)->DeleteLocalRef(env, gw_bytes);
+	return (*env)->ExceptionCheck(env) ? -1 : 0;
+}
+
 jint vesicle_netlink_routes(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jobject reply)
 {
-	struct nl_cache *cache = NULL;
-	struct vesicle_nl nl;
-	int ret = vesicle_nl_open(&nl, ns_fd);
-
-	if (ret < 0)
-		return ret;
-	ret = vesicle_nl_check(&nl, rtnl_route_alloc_cache(nl.sk, AF_INET, 0, &cache));
-	ret = vesicle_nl_close(env, &nl, reply, ret);
-	if (ret < 0)
-		return ret;
-	for (struct nl_object *obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_route *route = (struct rtnl_route *)obj;
-		struct rtnl_nexthop *nh;
-		struct nl_addr *dst = rtnl_route_get_dst(route);
-
-		if (rtnl_route_get_table(route) != RT_TABLE_MAIN ||
-		    rtnl_route_get_type(route) != RTN_UNICAST || dst == NULL ||
-		    rtnl_route_get_nnexthops(route) < 1)
-			continue;
-		/* Multipath routes are reported by their first nexthop. */
-		nh = rtnl_route_nexthop_n(route, 0);
-		if (ifindex > 0 && rtnl_route_nh_get_ifindex(nh) != ifindex)
-			continue;
-		struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
-		/* libnl leaves a default route's destination empty (no RTA_DST): 0.0.0.0. */
-		jbyteArray dst_bytes = nl_addr_get_len(dst) > 0 ? vesicle_nl_bytes(env, dst)
-							       : (*env)->NewByteArray(env, 4);
-		jbyteArray gw_bytes = gw && dst_bytes ? vesicle_nl_bytes(env, gw) : NULL;
-
-		if (dst_bytes == NULL || (gw != NULL && gw_bytes == NULL)) {
-			ret = -ENOMEM;
-			break;
-		}
-		(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.route, dst_bytes,
-				       (jint)nl_addr_get_prefixlen(dst), gw_bytes,
-				       rtnl_route_nh_get_ifindex(nh), (jint)rtnl_route_get_scope(route),
-				       (jboolean)((rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0),
-				       (jint)rtnl_route_get_table(route));
-		(*env)->DeleteLocalRef(env, dst_bytes);
-		if (gw_bytes)
-			(*env)->DeleteLocalRef(env, gw_bytes);
-		if ((*env)->ExceptionCheck(env)) {
-			ret = -ENOMEM;
-			break;
-		}
-	}
-	nl_cache_free(cache);
-	return ret;
+	return vesicle_nl_list(env, ns_fd, reply, dump_routes, report_route, ifindex);
 }
 
 /* ---- neighbours ---- */
@@ -302,49 +280,35 @@ jint vesicle_netlink_delete_neighbour(JNIEnv *env, jclass clazz, jint ns_fd, jin
 	return ret;
 }
 
+static int report_neighbour(JNIEnv *env, jobject reply, struct nl_object *obj, int ifindex)
+{
+	struct rtnl_neigh *neigh = (struct rtnl_neigh *)obj;
+	int family = rtnl_neigh_get_family(neigh);
+	struct nl_addr *dst = rtnl_neigh_get_dst(neigh);
+	struct nl_addr *lladdr = rtnl_neigh_get_lladdr(neigh);
+
+	/* Only resolved IP neighbours with an Ethernet address: no bridge FDB, no
+	 * incomplete or failed entries. */
+	if ((family != AF_INET && family != AF_INET6) || dst == NULL || lladdr == NULL ||
+	    nl_addr_get_len(lladdr) != 6)
+		return 0;
+	if (ifindex > 0 && rtnl_neigh_get_ifindex(neigh) != ifindex)
+		return 0;
+	jbyteArray dst_bytes = vesicle_nl_bytes(env, dst);
+	jbyteArray mac = dst_bytes ? vesicle_nl_bytes(env, lladdr) : NULL;
+
+	if (mac == NULL)
+		return -1;
+	(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.neighbour, dst_bytes, mac,
+			       rtnl_neigh_get_ifindex(neigh),
+			       (jboolean)((rtnl_neigh_get_state(neigh) & NUD_PERMANENT) != 0));
+	(*env)->DeleteLocalRef(env, dst_bytes);
+	(*env)->DeleteLocalRef(env, mac);
+	return (*env)->ExceptionCheck(env) ? -1 : 0;
+}
+
 jint vesicle_netlink_neighbours(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex,
 				jobject reply)
 {
-	struct nl_cache *cache = NULL;
-	struct vesicle_nl nl;
-	int ret = vesicle_nl_open(&nl, ns_fd);
-
-	if (ret < 0)
-		return ret;
-	ret = vesicle_nl_check(&nl, rtnl_neigh_alloc_cache(nl.sk, &cache));
-	ret = vesicle_nl_close(env, &nl, reply, ret);
-	if (ret < 0)
-		return ret;
-	for (struct nl_object *obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_neigh *neigh = (struct rtnl_neigh *)obj;
-		int family = rtnl_neigh_get_family(neigh);
-		struct nl_addr *dst = rtnl_neigh_get_dst(neigh);
-		struct nl_addr *lladdr = rtnl_neigh_get_lladdr(neigh);
-
-		/* Only resolved IP neighbours with an Ethernet address: no bridge FDB, no
-		 * incomplete or failed entries. */
-		if ((family != AF_INET && family != AF_INET6) || dst == NULL || lladdr == NULL ||
-		    nl_addr_get_len(lladdr) != 6)
-			continue;
-		if (ifindex > 0 && rtnl_neigh_get_ifindex(neigh) != ifindex)
-			continue;
-		jbyteArray dst_bytes = vesicle_nl_bytes(env, dst);
-		jbyteArray mac = dst_bytes ? vesicle_nl_bytes(env, lladdr) : NULL;
-
-		if (mac == NULL) {
-			ret = -ENOMEM;
-			break;
-		}
-		(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.neighbour, dst_bytes, mac,
-				       rtnl_neigh_get_ifindex(neigh),
-				       (jboolean)((rtnl_neigh_get_state(neigh) & NUD_PERMANENT) != 0));
-		(*env)->DeleteLocalRef(env, dst_bytes);
-		(*env)->DeleteLocalRef(env, mac);
-		if ((*env)->ExceptionCheck(env)) {
-			ret = -ENOMEM;
-			break;
-		}
-	}
-	nl_cache_free(cache);
-	return ret;
+	return vesicle_nl_list(env, ns_fd, reply, rtnl_neigh_alloc_cache, report_neighbour, ifindex);
 }

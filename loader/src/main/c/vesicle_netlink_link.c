@@ -110,26 +110,19 @@ jint vesicle_netlink_link(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, j
 	return ret;
 }
 
+static int dump_links(struct nl_sock *sk, struct nl_cache **cache)
+{
+	return rtnl_link_alloc_cache(sk, AF_UNSPEC, cache);
+}
+
+static int report_each_link(JNIEnv *env, jobject reply, struct nl_object *obj, int ifindex)
+{
+	return report_link(env, reply, (struct rtnl_link *)obj);
+}
+
 jint vesicle_netlink_links(JNIEnv *env, jclass clazz, jint ns_fd, jobject reply)
 {
-	struct nl_cache *cache = NULL;
-	struct vesicle_nl nl;
-	int ret = vesicle_nl_open(&nl, ns_fd);
-
-	if (ret < 0)
-		return ret;
-	ret = vesicle_nl_check(&nl, rtnl_link_alloc_cache(nl.sk, AF_UNSPEC, &cache));
-	ret = vesicle_nl_close(env, &nl, reply, ret);
-	if (ret < 0)
-		return ret;
-	for (struct nl_object *obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		if (report_link(env, reply, (struct rtnl_link *)obj) < 0) {
-			ret = -ENOMEM;
-			break;
-		}
-	}
-	nl_cache_free(cache);
-	return ret;
+	return vesicle_nl_list(env, ns_fd, reply, dump_links, report_each_link, 0);
 }
 
 /* Applies changes to the link with ifindex (RTM_NEWLINK, RTM_SETLINK on old kernels);
