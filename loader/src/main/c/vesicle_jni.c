@@ -19,19 +19,6 @@ int vesicle_register_natives(JNIEnv *env, const char *class_name, const JNINativ
 	return ret == JNI_OK ? 0 : -1;
 }
 
-void *vesicle_buffer_address(JNIEnv *env, jobject buffer)
-{
-	void *address = buffer ? (*env)->GetDirectBufferAddress(env, buffer) : NULL;
-
-	if (address == NULL) {
-		jclass iae = (*env)->FindClass(env, "java/lang/IllegalArgumentException");
-
-		if (iae != NULL)
-			(*env)->ThrowNew(env, iae, "a direct ByteBuffer is required");
-	}
-	return address;
-}
-
 static int libbpf_supported(void)
 {
 	/* libbpf 0.x differs in signatures we call (tc, batch opts): refuse it. */

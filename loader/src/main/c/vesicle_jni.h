@@ -25,7 +25,4 @@ int vesicle_register_natives(JNIEnv *env, const char *class_name, const JNINativ
 
 #define VESICLE_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* A direct buffer's address, or NULL (then an IllegalArgumentException is pending). */
-void *vesicle_buffer_address(JNIEnv *env, jobject buffer);
-
 #endif
