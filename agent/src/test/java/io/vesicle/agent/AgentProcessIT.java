@@ -1,0 +1,217 @@
+package io.vesicle.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vesicle.api.AgentClient;
+import io.vesicle.api.Messages;
+import io.vesicle.maps.DatapathMaps;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code bin/vesicle agent} as the node runs it: a process in the node's network namespace
+ * ({@code nsenter --net=...}), configured by a YAML file, killed with SIGKILL and restarted while
+ * pods talk, stopped with SIGTERM.
+ */
+class AgentProcessIT {
+    static final Path TOP = Path.of("").toAbsolutePath().getParent();
+    static final Path BIN = TOP.resolve("bin/vesicle");
+    static final Path JAR = TOP.resolve("agent/target/vesicle-agent.jar");
+
+    TestNamespaces ns;
+    String node;
+    Path pinRoot;
+    Path scratch;
+    Path stateDir;
+    Path socket;
+    Path configFile;
+    Path log;
+    Process agent;
+    AgentClient client;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        ns = new TestNamespaces();
+        node = ns.namespace("node");
+        pinRoot = ns.pinRoot();
+        scratch = ns.scratch();
+        stateDir = scratch.resolve("state");
+        socket = scratch.resolve("run/api.sock");
+        log = scratch.resolve("agent.log");
+        configFile = scratch.resolve("agent.yaml");
+        Files.writeString(configFile, String.join("\n",
+                "nodeName: it-node",
+                "podCIDR: 10.202.0.0/24",
+                "mtu: 1450",
+                "bpffsRoot: " + pinRoot,
+                "stateDir: " + stateDir,
+                "apiSocket: " + socket,
+                ""));
+        client = new AgentClient(socket, Duration.ofSeconds(20));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        try {
+            if (agent != null && agent.isAlive()) {
+                agent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            ns.close();
+        }
+    }
+
+    /** The command that runs the agent: bin/vesicle once packaged, else this test's class path. */
+    List<String> agentCommand() {
+        List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + TestNamespaces.path(node), "--"));
+        if (Files.exists(JAR)) {
+            command.add(BIN.toString());
+        } else {
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    System.getProperty("java.class.path"), "io.vesicle.agent.Main"));
+        }
+        command.addAll(List.of("agent", "--config", configFile.toString()));
+        return command;
+    }
+
+    void startAgent() throws Exception {
+        agent = new ProcessBuilder(agentCommand()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!agent.isAlive()) {
+                throw new AssertionError("the agent exited " + agent.exitValue() + ":\n" + Files.readString(log));
+            }
+            if (Files.exists(socket)) {
+                try {
+                    assertEquals("ok", client.health().status());
+                    return;
+                } catch (AgentClient.UnavailableException e) {
+                    // a stale socket of a killed agent, not yet replaced
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the agent did not serve within 60 s:\n" + Files.readString(log));
+    }
+
+    Messages.Endpoint create(String containerID, String pod) {
+        return client.createEndpoint(new Messages.CreateEndpoint(containerID, "eth0",
+                TestNamespaces.path(pod).toString(), "default", containerID, null, null));
+    }
+
+    static String ip(Messages.Endpoint e) {
+        return e.address().substring(0, e.address().indexOf('/'));
+    }
+
+    @Test
+    void survivesSigkillWithoutDroppingTrafficAndStopsCleanlyOnSigterm() throws Exception {
+        startAgent();
+        String podA = ns.namespace("a");
+        String podB = ns.namespace("b");
+        Messages.Endpoint a = create("ca", podA);
+        Messages.Endpoint b = create("cb", podB);
+        assertTrue(TestNamespaces.ping(podA, ip(b)));
+
+        // 4 s of pings at 50 ms while the agent is killed and restarted.
+        Process ping = new ProcessBuilder(TestNamespaces.in(podA, "ping", "-i", "0.05", "-c", "80", "-W", "1", ip(b)))
+                .redirectErrorStream(true).start();
+        Thread.sleep(500);
+        agent.destroyForcibly(); // SIGKILL: no shutdown hook, no cleanup
+        assertTrue(agent.waitFor(10, TimeUnit.SECONDS));
+        assertTrue(Files.exists(socket), "a killed agent leaves its socket file");
+        Thread.sleep(300);
+        startAgent(); // replaces the stale socket
+        assertEquals(List.of(a, b), client.endpoints(), "every endpoint restored");
+        assertTrue(client.checkEndpoint("ca", "eth0").ok());
+        assertTrue(client.checkEndpoint("cb", "eth0").ok());
+        String pings = new String(ping.getInputStream().readAllBytes());
+        assertTrue(ping.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(pings.contains("80 received") && pings.contains(" 0% packet loss"), pings);
+
+        agent.destroy(); // SIGTERM
+        assertTrue(agent.waitFor(20, TimeUnit.SECONDS));
+        assertFalse(Files.exists(socket), "a stopped agent removes its socket");
+        assertTrue(TestNamespaces.ping(podA, ip(b)), "the datapath stays for running pods");
+        assertTrue(Files.readString(log).contains("agent: stopped"));
+
+        startAgent();
+        assertEquals(List.of(a, b), client.endpoints());
+        assertTrue(client.deleteEndpoint("ca", "eth0").deleted());
+        assertTrue(client.deleteEndpoint("cb", "eth0").deleted());
+        assertNothingLeft();
+    }
+
+    @Test
+    void badConfigurationExitsTwoNamingKeyAndFile() throws Exception {
+        Files.writeString(configFile, "podCIDR: 10.202.0.0/24\nmtu: huge\n");
+        Process bad = new ProcessBuilder(agentCommand()).redirectErrorStream(true).start();
+        String output = new String(bad.getInputStream().readAllBytes());
+        assertTrue(bad.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, bad.exitValue(), output);
+        assertTrue(output.contains("mtu") && output.contains(configFile.toString()), output);
+    }
+
+    /** Agent-side time of PUT /v1/endpoints, from the agent's own log, and the client's round trip. */
+    @Test
+    void endpointCreationTime() throws Exception {
+        int count = Integer.getInteger("vesicle.bench.creates", 100);
+        startAgent();
+        List<String> pods = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            pods.add(ns.namespace("b" + i));
+        }
+        long[] roundTrips = new long[count];
+        for (int i = 0; i < count; i++) {
+            long start = System.nanoTime();
+            create("bench" + i, pods.get(i));
+            roundTrips[i] = System.nanoTime() - start;
+        }
+        List<Double> agentSide = new ArrayList<>();
+        Matcher m = Pattern.compile("PUT /v1/endpoints 200 in ([0-9.]+) ms").matcher(Files.readString(log));
+        while (m.find()) {
+            agentSide.add(Double.parseDouble(m.group(1)));
+        }
+        assertEquals(count, agentSide.size());
+        double[] agentMs = agentSide.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] clientMs = Arrays.stream(roundTrips).mapToDouble(n -> n / 1e6).sorted().toArray();
+        System.out.printf("endpoint creation over %d creates: agent-side p50 %.2f ms, p99 %.2f ms;"
+                        + " client round trip p50 %.2f ms, p99 %.2f ms%n", count, percentile(agentMs, 50),
+                percentile(agentMs, 99), percentile(clientMs, 50), percentile(clientMs, 99));
+        assertEquals(count, client.gc(new Messages.GcRequest(List.of())).removed().size());
+        assertNothingLeft();
+    }
+
+    static double percentile(double[] sorted, int p) {
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    void assertNothingLeft() throws IOException {
+        String links = TestNamespaces.run("ip", "-n", node, "-o", "link", "show");
+        assertFalse(links.contains(": lxc"), links);
+        for (String sub : List.of("endpoints", "ipam")) {
+            try (Stream<Path> files = Files.list(stateDir.resolve(sub))) {
+                assertEquals(List.of(), files.toList(), sub);
+            }
+        }
+        try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot)) {
+            assertEquals(List.of(), maps.endpoints().keys());
+            assertEquals(List.of(), maps.endpointsByIfindex().keys());
+        }
+    }
+}
