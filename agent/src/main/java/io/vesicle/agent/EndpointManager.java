@@ -211,10 +211,14 @@ public final class EndpointManager {
         try {
             EndpointState existing = endpoints.get(key);
             if (existing != null) {
-                if (existing.ready()) {
+                if (existing.ready() && Netlink.link(nodeNs, existing.hostIf()).isPresent()
+                        && (!existing.netns().equals(netns) || podSideMatches(existing))) {
                     return repeated(existing, netns, given);
                 }
-                cleanup(key, existing); // an earlier create that could not be undone
+                // An earlier create that could not be undone, or an endpoint whose pod namespace
+                // went away without a DELETE (its veth is gone, or going: the kernel tears a
+                // deleted namespace down asynchronously): clear it and start afresh.
+                cleanup(key, existing);
             }
             try (NetNs podNs = openPodNamespace(netns)) {
                 if (podLink(podNs, netns, key.ifname()).isPresent()) {
@@ -224,6 +228,16 @@ public final class EndpointManager {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Whether the endpoint's pod side is in its netns, with its MAC. */
+    private static boolean podSideMatches(EndpointState state) {
+        try (NetNs podNs = NetNs.open(Path.of(state.netns()))) {
+            return Netlink.link(podNs, state.ifname())
+                    .map(link -> MacAddress.of(link.mac()).toString().equals(state.mac())).orElse(false);
+        } catch (NativeException e) {
+            return false;
         }
     }
 

@@ -271,6 +271,21 @@ class AgentTest {
     }
 
     @Test
+    void aPodNamespaceRecreatedUnderTheSamePathGetsAFreshEndpoint() throws IOException {
+        start();
+        String pod = ns.namespace("p");
+        Messages.Endpoint first = create("c1", pod);
+        ns.delete(pod); // no DELETE: the runtime lost track
+        ns.recreate(pod);
+        Messages.Endpoint second = create("c1", pod);
+        assertEquals(first.hostIf(), second.hostIf());
+        assertTrue(client.checkEndpoint("c1", "eth0").ok());
+        assertNotEquals(first.mac(), second.mac());
+        client.deleteEndpoint("c1", "eth0");
+        assertNothingLeft();
+    }
+
+    @Test
     void checkNamesWhatDiffers() {
         start();
         String pod = ns.namespace("p");

@@ -55,6 +55,12 @@ final class TestNamespaces implements AutoCloseable {
         namespaces.remove(full);
     }
 
+    /** Creates a namespace deleted earlier again, under the same name. */
+    void recreate(String full) {
+        run("ip", "netns", "add", full);
+        namespaces.push(full);
+    }
+
     static Path path(String full) {
         return NETNS_DIR.resolve(full);
     }
