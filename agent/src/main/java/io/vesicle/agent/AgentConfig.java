@@ -186,10 +186,27 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
                 throw bad(mtuSetting, Key.MTU, mtu + " is not within " + MIN_MTU + ".." + MAX_MTU);
             }
         }
+        Path apiSocket = path(settings, Key.API_SOCKET, DEFAULT_API_SOCKET);
+        if (!fitsUnixSocket(apiSocket)) {
+            throw bad(settings.get(Key.API_SOCKET), Key.API_SOCKET, "'" + apiSocket + "' is too long for a unix"
+                    + " socket (the kernel takes " + MAX_SOCKET_PATH + " bytes; the agent also binds a temporary"
+                    + " name of up to " + TMP_SOCKET_NAME + " bytes in the same directory)");
+        }
         return new AgentConfig(nodeName, podCIDR, gateway, mtu,
                 path(settings, Key.BPFFS_ROOT, DEFAULT_BPFFS_ROOT),
                 path(settings, Key.STATE_DIR, DEFAULT_STATE_DIR),
-                path(settings, Key.API_SOCKET, DEFAULT_API_SOCKET));
+                apiSocket);
+    }
+
+    /** sun_path holds 108 bytes with the terminating NUL. */
+    static final int MAX_SOCKET_PATH = 107;
+    /** ".<pid>.sock" (see ApiServer): pids have at most 7 digits. */
+    static final int TMP_SOCKET_NAME = 13;
+
+    static boolean fitsUnixSocket(Path socket) {
+        int dir = socket.getParent().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int name = socket.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        return dir + 1 + Math.max(name, TMP_SOCKET_NAME) <= MAX_SOCKET_PATH;
     }
 
     private static String text(Map<Key, Setting> settings, Key key, String fallback) {

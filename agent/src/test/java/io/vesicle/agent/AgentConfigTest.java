@@ -104,6 +104,8 @@ class AgentConfigTest {
         assertNames(failure(yaml("podCIDR: 10.244.1.0/24\nnodeName: [a, b]\n"), Map.of()), "nodeName", file);
         assertNames(failure(yaml("podCIDR: 10.244.1.0/24\npodCidr: 10.0.0.0/8\n"), Map.of()), "podCidr", file,
                 "unknown");
+        assertNames(failure(yaml("podCIDR: 10.244.1.0/24\napiSocket: /tmp/" + "d".repeat(100) + "/s.sock\n"), Map.of()),
+                "apiSocket", file, "too long");
         assertNames(failure(yaml("mtu: 1400\n"), Map.of()), "podCIDR", file, "required");
         assertNames(failure(yaml("podCIDR: [\n"), Map.of()), file, "YAML");
         assertNames(failure(yaml("- a\n- b\n"), Map.of()), file, "mapping");
