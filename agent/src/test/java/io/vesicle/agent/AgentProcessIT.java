@@ -28,9 +28,11 @@ class AgentProcessIT extends AgentProcessSupport {
         Messages.Endpoint b = create("cb", podB);
         assertTrue(TestNamespaces.ping(podA, ip(b)));
 
-        // 4 s of pings at 50 ms while the agent is killed and restarted.
-        Process ping = new ProcessBuilder(TestNamespaces.in(podA, "ping", "-i", "0.05", "-c", "80", "-W", "1", ip(b)))
-                .redirectErrorStream(true).start();
+        // 4 s of pings at 50 ms and a TCP stream while the agent is killed and restarted.
+        Process server = spawn(TestNamespaces.in(podB, "iperf3", "-s", "-1", "-p", "5201"));
+        Thread.sleep(300);
+        Process stream = spawn(TestNamespaces.in(podA, "iperf3", "-c", ip(b), "-p", "5201", "-t", "4", "-i", "0"));
+        Process ping = spawn(TestNamespaces.in(podA, "ping", "-i", "0.05", "-c", "80", "-W", "1", ip(b)));
         Thread.sleep(500);
         agent.destroyForcibly(); // SIGKILL: no shutdown hook, no cleanup
         assertTrue(agent.waitFor(10, TimeUnit.SECONDS));
@@ -43,6 +45,11 @@ class AgentProcessIT extends AgentProcessSupport {
         String pings = new String(ping.getInputStream().readAllBytes());
         assertTrue(ping.waitFor(30, TimeUnit.SECONDS));
         assertTrue(pings.contains("80 received") && pings.contains(" 0% packet loss"), pings);
+        String iperf = new String(stream.getInputStream().readAllBytes());
+        assertTrue(stream.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, stream.exitValue(), iperf);
+        assertTrue(iperf.contains("receiver"), iperf);
+        assertTrue(server.waitFor(10, TimeUnit.SECONDS));
 
         agent.destroy(); // SIGTERM
         assertTrue(agent.waitFor(20, TimeUnit.SECONDS));

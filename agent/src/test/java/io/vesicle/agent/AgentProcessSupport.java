@@ -36,6 +36,8 @@ abstract class AgentProcessSupport {
     Path configFile;
     Path log;
     Process agent;
+    /** Helpers (traffic generators...) killed after the test, whatever happened. */
+    final List<Process> children = new ArrayList<>();
     AgentClient client;
 
     @BeforeEach
@@ -62,6 +64,9 @@ abstract class AgentProcessSupport {
     @AfterEach
     void tearDown() throws Exception {
         try {
+            for (Process child : children) {
+                child.destroyForcibly();
+            }
             if (agent != null && agent.isAlive()) {
                 agent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
@@ -102,6 +107,12 @@ abstract class AgentProcessSupport {
             Thread.sleep(50);
         }
         throw new AssertionError("the agent did not serve within 60 s:\n" + Files.readString(log));
+    }
+
+    Process spawn(List<String> command) throws IOException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        children.add(process);
+        return process;
     }
 
     Messages.Endpoint create(String containerID, String pod) {
