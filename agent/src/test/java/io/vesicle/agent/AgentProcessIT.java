@@ -6,12 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vesicle.api.Messages;
 import java.nio.file.Files;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -72,36 +68,6 @@ class AgentProcessIT extends AgentProcessSupport {
         assertTrue(bad.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, bad.exitValue(), output);
         assertTrue(output.contains("mtu") && output.contains(configFile.toString()), output);
-    }
-
-    /** Agent-side time of PUT /v1/endpoints, from the agent's own log, and the client's round trip. */
-    @Test
-    void endpointCreationTime() throws Exception {
-        int count = Integer.getInteger("vesicle.bench.creates", 100);
-        startAgent();
-        List<String> pods = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            pods.add(ns.namespace("b" + i));
-        }
-        long[] roundTrips = new long[count];
-        for (int i = 0; i < count; i++) {
-            long start = System.nanoTime();
-            create("bench" + i, pods.get(i));
-            roundTrips[i] = System.nanoTime() - start;
-        }
-        List<Double> agentSide = new ArrayList<>();
-        Matcher m = Pattern.compile("PUT /v1/endpoints 200 in ([0-9.]+) ms").matcher(Files.readString(log));
-        while (m.find()) {
-            agentSide.add(Double.parseDouble(m.group(1)));
-        }
-        assertEquals(count, agentSide.size());
-        double[] agentMs = agentSide.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double[] clientMs = Arrays.stream(roundTrips).mapToDouble(n -> n / 1e6).sorted().toArray();
-        System.out.printf("endpoint creation over %d creates: agent-side p50 %.2f ms, p99 %.2f ms;"
-                        + " client round trip p50 %.2f ms, p99 %.2f ms%n", count, percentile(agentMs, 50),
-                percentile(agentMs, 99), percentile(clientMs, 50), percentile(clientMs, 99));
-        assertEquals(count, client.gc(new Messages.GcRequest(List.of())).removed().size());
-        assertNothingLeft();
     }
 
 }

@@ -124,11 +124,6 @@ abstract class AgentProcessSupport {
         return e.address().substring(0, e.address().indexOf('/'));
     }
 
-    static double percentile(double[] sorted, int p) {
-        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
-    }
-
     void assertNothingLeft() throws IOException {
         String links = TestNamespaces.run("ip", "-n", node, "-o", "link", "show");
         assertFalse(links.contains(": lxc"), links);
