@@ -2,9 +2,11 @@ package io.vesicle.cni;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -108,6 +110,56 @@ class VesicleCniIT {
             r = exec(Plugin.env("DEL", "c1"), config);
             assertEquals(0, r.exit, r.stdout + r.stderr);
             assertEquals("", r.stdout);
+        }
+    }
+
+    /**
+     * First in a conflist, followed by the reference tuning, portmap and bandwidth plugins (as
+     * Debian ships them: spec up to 1.0.0), each configured to change nothing, so that they only
+     * read and pass on the result; CHECK then takes the chain's final result as prevResult.
+     */
+    @Test
+    void firstInAChainOfReferencePlugins() throws Exception {
+        Path referenceDir = Path.of("/usr/lib/cni");
+        assumeTrue(Files.isExecutable(referenceDir.resolve("tuning")), "containernetworking-plugins is not installed");
+        ObjectMapper json = new ObjectMapper();
+        try (AgentStub agent = new AgentStub(dir)) {
+            for (String version : new String[] {"0.3.1", "0.4.0", "1.0.0"}) {
+                String id = "chain" + version.replace(".", "");
+                Exec r = exec(Plugin.env("ADD", id), Plugin.config(version, agent.socket(), ""));
+                assertEquals(0, r.exit, r.stdout + r.stderr);
+                JsonNode ours = r.json();
+                String result = r.stdout;
+                for (String next : new String[] {"tuning", "portmap", "bandwidth"}) {
+                    ObjectNode conf = json.createObjectNode();
+                    conf.put("cniVersion", version).put("name", "vesicle").put("type", next);
+                    conf.set("prevResult", json.readTree(result));
+                    Exec chained = execPlugin(referenceDir.resolve(next), Plugin.env("ADD", id), conf.toString());
+                    assertEquals(0, chained.exit, next + ": " + chained.stdout + chained.stderr);
+                    JsonNode out = chained.json();
+                    assertEquals(version, out.get("cniVersion").asText(), next);
+                    assertEquals(ours.get("ips"), out.get("ips"), next + " passed our addresses on");
+                    assertEquals(ours.get("routes"), out.get("routes"), next);
+                    result = chained.stdout;
+                }
+                if (!version.equals("0.3.1")) {
+                    Exec check = exec(Plugin.env("CHECK", id), Plugin.config(version, agent.socket(),
+                            "\"prevResult\":" + result.strip()));
+                    assertEquals(0, check.exit, check.stdout + check.stderr);
+                }
+            }
+        }
+    }
+
+    Exec execPlugin(Path executable, Map<String, String> env, String stdin) throws Exception {
+        Path saved = plugin;
+        plugin = executable;
+        try {
+            Map<String, String> withPath = new HashMap<>(env);
+            withPath.put("CNI_PATH", executable.getParent().toString());
+            return exec(withPath, stdin);
+        } finally {
+            plugin = saved;
         }
     }
 }
