@@ -23,11 +23,23 @@ public final class Iperf {
     }
 
     public static Result run(String serverNetns, String clientNetns, String serverIp, boolean udp) {
-        String port = String.valueOf(20000 + (int) (Math.random() * 20000));
+        int port = 20000 + (int) (Math.random() * 20000);
+        return run(serverNetns, port, clientNetns, serverIp, port, udp);
+    }
+
+    /**
+     * One second of traffic from clientNetns to target:targetPort, served in serverNetns on
+     * serverPort (they differ when something in between translates, e.g. a port mapping).
+     */
+    public static Result run(String serverNetns, int serverPort, String clientNetns, String target, int targetPort,
+                             boolean udp) {
+        String port = String.valueOf(targetPort);
+        String serverIp = target;
         Process server;
         try {
-            server = new ProcessBuilder(Shell.inNetns(serverNetns, "iperf3", "-s", "-1", "-p", port))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            server = new ProcessBuilder(Shell.inNetns(serverNetns, "iperf3", "-s", "-1", "-p",
+                    String.valueOf(serverPort))).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot start iperf3", e);
         }
