@@ -59,6 +59,7 @@ public final class CniRuntime {
     private final Path pluginDir;
     private final Path cacheDir;
     private volatile Duration timeout = Duration.ofSeconds(120);
+    private volatile java.util.function.Consumer<Exec> observer = exec -> { };
 
     /** A runtime whose plugins run in runtimeNetns (a namespace of network). */
     public CniRuntime(TestNetwork network, String runtimeNetns) {
@@ -88,6 +89,11 @@ public final class CniRuntime {
     /** The longest a single plugin exec may take before it is killed (default 120 s). */
     public void timeout(Duration timeout) {
         this.timeout = timeout;
+    }
+
+    /** Called with every plugin exec once it has ended (from the thread that ran it), e.g. to time them. */
+    public void observe(java.util.function.Consumer<Exec> observer) {
+        this.observer = observer;
     }
 
     /** The runtime's arguments for one attachment (libcni's RuntimeConf). */
@@ -448,8 +454,10 @@ public final class CniRuntime {
             }
             long nanos = System.nanoTime() - start;
             network.release(process);
-            return new Exec(type, env.getOrDefault("CNI_COMMAND", "(none)"), killed ? -9 : process.exitValue(),
+            Exec exec = new Exec(type, env.getOrDefault("CNI_COMMAND", "(none)"), killed ? -9 : process.exitValue(),
                     out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS), nanos, killed);
+            observer.accept(exec);
+            return exec;
         } catch (InterruptedException e) {
             Shell.killTree(process.toHandle());
             Thread.currentThread().interrupt();
