@@ -109,8 +109,11 @@ class CniChainingIT {
                 mapped.bytes());
         assertTrue(mapped.bytes() > 100_000, "through the host port: " + mapped.bytes() + " bytes");
 
-        runtime.check(list, webEth0);
-        runtime.check(list, client.eth0());
+        // portmap 1.1.1 (Debian 12) fails CHECK on an IPv4-only pod, looking for ip6tables chains it
+        // never made (containernetworking/plugins#819, fixed later): CHECK the list without it.
+        JsonNode checkable = CniNode.list("1.0.0", node.vesicle(), tuning);
+        runtime.check(checkable, webEth0);
+        runtime.check(checkable, client.eth0());
 
         runtime.del(list, webEth0);
         runtime.del(list, client.eth0());

@@ -50,7 +50,7 @@ public final class CniRuntime {
     public static final ObjectMapper JSON = new ObjectMapper();
     /** Reference plugins linked into CNI_PATH beside ours. */
     public static final List<String> REFERENCE_PLUGINS = List.of("host-local", "tuning", "portmap", "bandwidth",
-            "loopback");
+            "loopback", "ptp");
     private static final Path REFERENCE_DIR = Path.of("/usr/lib/cni");
     private static final String CACHE_KIND = "cniCacheV1";
 
