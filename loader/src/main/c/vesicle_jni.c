@@ -62,8 +62,12 @@ JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
 		goto unwind_netns;
 	if (vesicle_netlink_onload(env) < 0)
 		goto unwind_bpf;
+	if (vesicle_bpffs_onload(env) < 0)
+		goto unwind_netlink;
 	return VESICLE_JNI_VERSION;
 
+unwind_netlink:
+	vesicle_netlink_onunload(env);
 unwind_bpf:
 	vesicle_bpf_onunload(env);
 unwind_netns:
@@ -79,6 +83,7 @@ JNIEXPORT void JNI_OnUnload(JavaVM *vm, void *reserved)
 
 	if ((*vm)->GetEnv(vm, (void **)&env, VESICLE_JNI_VERSION) != JNI_OK)
 		return;
+	vesicle_bpffs_onunload(env);
 	vesicle_netlink_onunload(env);
 	vesicle_bpf_onunload(env);
 	vesicle_netns_onunload(env);

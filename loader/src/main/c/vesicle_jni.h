@@ -17,6 +17,8 @@ int vesicle_bpf_onload(JNIEnv *env);
 void vesicle_bpf_onunload(JNIEnv *env);
 int vesicle_netlink_onload(JNIEnv *env);
 void vesicle_netlink_onunload(JNIEnv *env);
+int vesicle_bpffs_onload(JNIEnv *env);
+void vesicle_bpffs_onunload(JNIEnv *env);
 
 /* RegisterNatives for one class; -1 with a pending exception on failure. */
 int vesicle_register_natives(JNIEnv *env, const char *class_name, const JNINativeMethod *methods,

@@ -1,6 +1,9 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.cli.AgentCommand;
+import io.vesicle.agent.cli.ApiCommands;
 import io.vesicle.agent.cli.Args;
+import io.vesicle.api.AgentClient;
 import io.vesicle.agent.cli.DatapathCommands;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -10,6 +13,12 @@ import java.util.List;
 public final class Main {
     static final String USAGE = String.join("\n",
             "usage: vesicle <command> [options]",
+            "",
+            "  agent      run the node agent (datapath, endpoints, local API); see 'vesicle agent --help'",
+            "",
+            "commands that ask a running agent (--api-socket, default /var/run/vesicle/vesicle.sock):",
+            "  status     the agent's status",
+            "  endpoint   list, get or delete endpoints",
             "",
             "datapath commands (operate on the maps pinned under --pin-root, default /sys/fs/bpf/vesicle):",
             "  wire       create a pod veth in --pod-netns and attach it to the datapath in --node-netns",
@@ -35,6 +44,12 @@ public final class Main {
         List<String> rest = argv.subList(1, argv.size());
         try {
             switch (command) {
+                case "agent":
+                    return AgentCommand.run(rest, out);
+                case "status":
+                    return ApiCommands.status(rest, out);
+                case "endpoint":
+                    return ApiCommands.endpoint(rest, out);
                 case "wire":
                 case "unwire":
                 case "endpoints":
@@ -47,7 +62,16 @@ public final class Main {
         } catch (Args.UsageException e) {
             err.println("vesicle " + e.getMessage());
             return 2;
-        } catch (RuntimeException e) {
+        } catch (AgentCommand.ConfigError e) {
+            err.println("vesicle " + command + ": " + e.getMessage());
+            return 2;
+        } catch (AgentClient.ApiException e) {
+            err.println("vesicle " + command + ": the agent answered " + e.status() + ": " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            err.println("vesicle " + command + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        } catch (UnsatisfiedLinkError e) {
             err.println("vesicle " + command + ": " + e.getMessage());
             return 1;
         }

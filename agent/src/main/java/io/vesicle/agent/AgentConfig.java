@@ -1,0 +1,278 @@
+package io.vesicle.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The agent's settings: defaults, then the YAML file given with {@code --config}, then flags.
+ * Every key is documented in README.md (section "The agent").
+ *
+ * @param nodeName  this node's name (default: the host name)
+ * @param podCIDR   the IPv4 prefix this node's pods get addresses from (required)
+ * @param gateway   the pods' gateway, answered by the datapath, never given to a pod (default:
+ *                  the first host address of podCIDR)
+ * @param mtu       the pods' MTU (default 1450: a 1500 underlay less 50 bytes of VXLAN)
+ * @param bpffsRoot where the datapath's maps are pinned (default /sys/fs/bpf/vesicle)
+ * @param stateDir  endpoint and IPAM state (default /var/lib/vesicle)
+ * @param apiSocket the local API's unix socket (default /var/run/vesicle/vesicle.sock)
+ */
+public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, int mtu, Path bpffsRoot,
+                          Path stateDir, Path apiSocket) {
+    public static final int DEFAULT_MTU = 1450;
+    public static final Path DEFAULT_BPFFS_ROOT = Path.of("/sys/fs/bpf/vesicle");
+    public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vesicle");
+    public static final Path DEFAULT_API_SOCKET = Path.of("/var/run/vesicle/vesicle.sock");
+    public static final int MIN_MTU = 576;
+    public static final int MAX_MTU = 65535;
+
+    /** Each key of the YAML file and the flag that overrides it. */
+    public enum Key {
+        NODE_NAME("nodeName", "node-name"),
+        POD_CIDR("podCIDR", "pod-cidr"),
+        GATEWAY("gateway", "gateway"),
+        MTU("mtu", "mtu"),
+        BPFFS_ROOT("bpffsRoot", "bpffs-root"),
+        STATE_DIR("stateDir", "state-dir"),
+        API_SOCKET("apiSocket", "api-socket");
+
+        public final String yaml;
+        public final String flag;
+
+        Key(String yaml, String flag) {
+            this.yaml = yaml;
+            this.flag = flag;
+        }
+
+        static Key ofYaml(String name) {
+            for (Key key : values()) {
+                if (key.yaml.equals(name)) {
+                    return key;
+                }
+            }
+            return null;
+        }
+
+        public static Key ofFlag(String name) {
+            for (Key key : values()) {
+                if (key.flag.equals(name)) {
+                    return key;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** A setting that cannot be used; the message names the key and where its value came from. */
+    public static final class ConfigException extends RuntimeException {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+
+    public AgentConfig {
+        Objects.requireNonNull(nodeName, "nodeName");
+        Objects.requireNonNull(podCIDR, "podCIDR");
+        Objects.requireNonNull(gateway, "gateway");
+        Objects.requireNonNull(bpffsRoot, "bpffsRoot");
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(apiSocket, "apiSocket");
+    }
+
+    /** A value and where it came from, for messages. */
+    private record Setting(String value, String origin) {
+    }
+
+    /**
+     * Reads file (null: none) and applies flags (by flag name, e.g. "pod-cidr") over it.
+     *
+     * @throws ConfigException naming the key and the file or flag of a bad or missing value
+     */
+    public static AgentConfig load(Path file, Map<String, String> flags) {
+        Map<Key, Setting> settings = new LinkedHashMap<>();
+        if (file != null) {
+            settings.putAll(readYaml(file));
+        }
+        for (Map.Entry<String, String> flag : flags.entrySet()) {
+            Key key = Key.ofFlag(flag.getKey());
+            if (key == null) {
+                throw new ConfigException("unknown flag --" + flag.getKey());
+            }
+            settings.put(key, new Setting(flag.getValue(), "flag --" + key.flag
+                    + (file == null ? " (key " + key.yaml + ")" : " (overriding key " + key.yaml + " of " + file + ")")));
+        }
+        return resolve(settings, file);
+    }
+
+    private static Map<Key, Setting> readYaml(Path file) {
+        JsonNode root;
+        try {
+            root = new YAMLMapper().readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new ConfigException("config file " + file + " is not valid YAML: " + firstLine(e.getMessage()));
+        }
+        Map<Key, Setting> settings = new LinkedHashMap<>();
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return settings; // an empty file: every default
+        }
+        if (!root.isObject()) {
+            throw new ConfigException("config file " + file + " must be a mapping of keys to values, not a "
+                    + root.getNodeType().name().toLowerCase());
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            Key key = Key.ofYaml(field.getKey());
+            String origin = "key " + field.getKey() + " in " + file;
+            if (key == null) {
+                throw new ConfigException("unknown " + origin + " (known keys: " + String.join(", ",
+                        List.of(Key.values()).stream().map(k -> k.yaml).toList()) + ")");
+            }
+            JsonNode value = field.getValue();
+            if (value.isNull()) {
+                continue; // "gateway:" with nothing: the default
+            }
+            if (!value.isValueNode()) {
+                throw new ConfigException(origin + " must be a single value, not a "
+                        + value.getNodeType().name().toLowerCase());
+            }
+            settings.put(key, new Setting(value.asText(), origin));
+        }
+        return settings;
+    }
+
+    private static AgentConfig resolve(Map<Key, Setting> settings, Path file) {
+        String nodeName = text(settings, Key.NODE_NAME, defaultNodeName());
+        Setting cidrSetting = settings.get(Key.POD_CIDR);
+        if (cidrSetting == null) {
+            throw new ConfigException("key " + Key.POD_CIDR.yaml + " is required"
+                    + (file == null ? "" : ": " + file + " has none") + " (or give --" + Key.POD_CIDR.flag + ")");
+        }
+        Cidr podCIDR = parse(cidrSetting, Key.POD_CIDR, Cidr::parse);
+        if (podCIDR.prefixLength() > 30) {
+            throw bad(cidrSetting, Key.POD_CIDR, "a /" + podCIDR.prefixLength()
+                    + " leaves no address for pods besides the gateway; use /30 or shorter");
+        }
+        if (podCIDR.prefixLength() < 8) {
+            throw bad(cidrSetting, Key.POD_CIDR, "a /" + podCIDR.prefixLength() + " is too large for one node; use /8 or longer");
+        }
+        Inet4Address gateway = podCIDR.address(1);
+        Setting gatewaySetting = settings.get(Key.GATEWAY);
+        if (gatewaySetting != null) {
+            gateway = parse(gatewaySetting, Key.GATEWAY, Cidr::parseAddress);
+            if (!podCIDR.contains(gateway)) {
+                throw bad(gatewaySetting, Key.GATEWAY, gateway.getHostAddress() + " is outside podCIDR " + podCIDR);
+            }
+            if (gateway.equals(podCIDR.network()) || gateway.equals(podCIDR.broadcast())) {
+                throw bad(gatewaySetting, Key.GATEWAY, gateway.getHostAddress()
+                        + " is the network or broadcast address of " + podCIDR);
+            }
+        }
+        int mtu = DEFAULT_MTU;
+        Setting mtuSetting = settings.get(Key.MTU);
+        if (mtuSetting != null) {
+            mtu = parse(mtuSetting, Key.MTU, Integer::parseInt);
+            if (mtu < MIN_MTU || mtu > MAX_MTU) {
+                throw bad(mtuSetting, Key.MTU, mtu + " is not within " + MIN_MTU + ".." + MAX_MTU);
+            }
+        }
+        Path apiSocket = path(settings, Key.API_SOCKET, DEFAULT_API_SOCKET);
+        if (!fitsUnixSocket(apiSocket)) {
+            throw bad(settings.get(Key.API_SOCKET), Key.API_SOCKET, "'" + apiSocket + "' is too long for a unix"
+                    + " socket (the kernel takes " + MAX_SOCKET_PATH + " bytes; the agent also binds a temporary"
+                    + " name of up to " + TMP_SOCKET_NAME + " bytes in the same directory)");
+        }
+        return new AgentConfig(nodeName, podCIDR, gateway, mtu,
+                path(settings, Key.BPFFS_ROOT, DEFAULT_BPFFS_ROOT),
+                path(settings, Key.STATE_DIR, DEFAULT_STATE_DIR),
+                apiSocket);
+    }
+
+    /** sun_path holds 108 bytes with the terminating NUL. */
+    static final int MAX_SOCKET_PATH = 107;
+    /** ".<pid>.sock" (see ApiServer): pids have at most 7 digits. */
+    static final int TMP_SOCKET_NAME = 13;
+
+    static boolean fitsUnixSocket(Path socket) {
+        int dir = socket.getParent().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int name = socket.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        return dir + 1 + Math.max(name, TMP_SOCKET_NAME) <= MAX_SOCKET_PATH;
+    }
+
+    private static String text(Map<Key, Setting> settings, Key key, String fallback) {
+        Setting setting = settings.get(key);
+        if (setting == null) {
+            return fallback;
+        }
+        String value = setting.value().strip();
+        if (value.isEmpty() || value.length() > 253 || value.chars().anyMatch(c -> c == '/' || Character.isWhitespace(c)
+                || Character.isISOControl(c))) {
+            throw bad(setting, key, "'" + setting.value() + "' is not a node name (1 to 253 characters, no '/' or spaces)");
+        }
+        return value;
+    }
+
+    private static Path path(Map<Key, Setting> settings, Key key, Path fallback) {
+        Setting setting = settings.get(key);
+        if (setting == null) {
+            return fallback;
+        }
+        if (!setting.value().startsWith("/") || setting.value().contains("\0")) {
+            throw bad(setting, key, "'" + setting.value() + "' is not an absolute path");
+        }
+        Path path = Path.of(setting.value()).normalize();
+        if (path.getParent() == null) {
+            throw bad(setting, key, "'/' cannot be used");
+        }
+        return path;
+    }
+
+    private interface Parser<T> {
+        T parse(String text);
+    }
+
+    private static <T> T parse(Setting setting, Key key, Parser<T> parser) {
+        try {
+            return parser.parse(setting.value().strip());
+        } catch (NumberFormatException e) {
+            throw bad(setting, key, "'" + setting.value() + "' is not a whole number");
+        } catch (IllegalArgumentException e) {
+            throw bad(setting, key, e.getMessage());
+        }
+    }
+
+    private static ConfigException bad(Setting setting, Key key, String why) {
+        return new ConfigException("bad " + setting.origin() + ": " + why);
+    }
+
+    /** The kernel's host name (of our UTS namespace): no name resolution. */
+    static String defaultNodeName() {
+        try {
+            String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            if (!name.isEmpty()) {
+                return name;
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "localhost";
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}
