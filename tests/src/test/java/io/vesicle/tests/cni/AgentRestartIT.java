@@ -1,6 +1,7 @@
 package io.vesicle.tests.cni;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,7 +122,9 @@ class AgentRestartIT {
     void sigtermStopsTheAgentAndLeavesTheDatapath() throws Exception {
         int exit = node.agent().terminate(Duration.ofSeconds(30));
         System.out.println("agent exited " + exit + " on SIGTERM");
-        assertEquals(0, exit, "a clean stop");
+        // A JVM that ran its shutdown hooks on SIGTERM exits 143 (128 + 15), or 0 if it exits itself.
+        assertTrue(exit == 0 || exit == 143, "a clean stop, exit " + exit + "; log:\n" + node.agent().logTail(20));
+        assertFalse(java.nio.file.Files.exists(node.agent().socket()), "the socket file is removed on a clean stop");
 
         // With no agent: the pods still talk through the pinned datapath.
         assertTrue(Shell.run(20, Shell.inNetns(a.netns(), "ping", "-c", "2", "-i", "0.2", "-W", "2", ipB)).ok());

@@ -152,9 +152,20 @@ class CniBadInputIT {
     String snapshot() {
         StringBuilder s = new StringBuilder();
         for (String ns : List.of(node.netns(), live.netns(), target.netns())) {
-            s.append(Shell.check("ip", "-n", ns, "-o", "link", "show"));
-            s.append(Shell.check("ip", "-n", ns, "-o", "addr", "show"));
-            s.append(Shell.check("ip", "-n", ns, "route", "show", "table", "all"));
+            // Links by what identifies them (not their carrier or IPv6 DAD state, which settle on
+            // their own), IPv4 addresses and routes.
+            try {
+                for (JsonNode link : CniRuntime.JSON.readTree(Shell.check("ip", "-n", ns, "-j", "link", "show"))) {
+                    s.append(link.path("ifindex").asText()).append(' ').append(link.path("ifname").asText())
+                            .append(' ').append(link.path("link_type").asText()).append(' ')
+                            .append(link.path("address").asText()).append(" mtu ").append(link.path("mtu").asText())
+                            .append('\n');
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            s.append(Shell.check("ip", "-n", ns, "-4", "-o", "addr", "show"));
+            s.append(Shell.check("ip", "-n", ns, "-4", "route", "show", "table", "all"));
         }
         Path state = node.agent().stateDir();
         try (Stream<Path> walk = Files.walk(state)) {

@@ -72,9 +72,7 @@ class CniChainingIT {
         JsonNode list = CniNode.list("1.0.0", node.vesicle(), tuning, portmap);
 
         // The node's own address, where its host ports are.
-        inNode("ip", "link", "add", "node0", "type", "dummy");
-        inNode("ip", "addr", "add", NODE_IP + "/32", "dev", "node0");
-        inNode("ip", "link", "set", "node0", "up");
+        inNode("ip", "addr", "add", NODE_IP + "/32", "dev", "lo");
 
         CniNode.Pod web = node.pod("web");
         CniNode.Pod client = node.pod("client");
@@ -104,6 +102,8 @@ class CniChainingIT {
 
         // Pod to pod through the datapath, and the node's host port to the pod.
         assertTrue(Shell.run(20, Shell.inNetns(client.netns(), "ping", "-c", "3", "-i", "0.2", "-W", "2", webIp)).ok());
+        assertTrue(Shell.run(20, Shell.inNetns(node.netns(), "ping", "-c", "1", "-W", "2", webIp)).ok(),
+                "the node reaches the pod, which its host port needs (CniLifecycleIT#theNodeReachesItsPods)");
         Iperf.Result mapped = Iperf.run(web.netns(), CONTAINER_PORT, node.netns(), NODE_IP, HOST_PORT, false);
         System.out.printf("node %s:%d -> pod %s:%d moved %d bytes%n", NODE_IP, HOST_PORT, webIp, CONTAINER_PORT,
                 mapped.bytes());

@@ -128,6 +128,18 @@ class CniLifecycleIT {
     }
 
     @Test
+    void theNodeReachesItsPods() {
+        // The kubelet's probes, host-network pods and host ports all go from the node to a pod.
+        CniNode.Pod pod = pod("web");
+        String ip = CniNode.address(runtime.add(list, pod.eth0()));
+        Shell.Result ping = Shell.run(20, Shell.inNetns(node.netns(), "ping", "-c", "2", "-i", "0.2", "-W", "2", ip));
+        String neigh = Shell.check("ip", "-n", node.netns(), "neigh", "show", ip);
+        System.out.println("node -> pod " + ip + ": " + (ping.ok() ? "answered" : "no answer") + "; neighbour: "
+                + neigh.strip());
+        assertTrue(ping.ok(), "the node pings its pod " + ip + " (neighbour entry: " + neigh.strip() + ")");
+    }
+
+    @Test
     void delThenASecondDelSucceedAndLeaveNothing() {
         CniNode.Pod pod = pod("web");
         runtime.add(list, pod.eth0());
@@ -156,7 +168,7 @@ class CniLifecycleIT {
     @Test
     void addWithAnExistingIfnameFailsAndChangesNothing() {
         CniNode.Pod pod = pod("web");
-        Shell.check("ip", "-n", pod.netns(), "link", "add", "eth0", "type", "dummy");
+        Shell.check("ip", "-n", pod.netns(), "link", "add", "eth0", "type", "bridge");
         String before = Shell.check("ip", "-n", pod.netns(), "-d", "link", "show", "eth0");
 
         PluginException e = assertThrows(PluginException.class, () -> runtime.add(list, pod.eth0()));
