@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * in a node namespace, against bin/vesicle agent running for it), timed from exec to exit, JVM
  * start included: N sequential ADDs, then N ADDs with P in flight; each set DELed afterwards
  * (DEL timed too). Then the agent's own share: PUT /v1/endpoints timed at the client
- * (AgentClient, one unix-socket HTTP call each), sequential. A baseline in the same run:
+ * (AgentClient, one unix-socket HTTP call each), sequential and with P in flight. A baseline in the same run:
  * bin/vesicle-cni VERSION, i.e. the plugin's JVM starting and doing nothing.
  * Not a test: it prints figures and the goals beside them.
  * <p>
@@ -102,6 +102,14 @@ public final class CniAddBenchmark {
                 client.deleteEndpoint(pod.containerID(), "eth0");
                 delete.add((System.nanoTime() - start) / 1e6);
             }
+            // The same with P in flight: what the agent adds by serializing or contending.
+            List<Double> createParallel = Collections.synchronizedList(new ArrayList<>());
+            inParallel(pods, pod -> {
+                long start = System.nanoTime();
+                client.createEndpoint(request(pod));
+                createParallel.add((System.nanoTime() - start) / 1e6);
+            });
+            inParallel(pods, pod -> client.deleteEndpoint(pod.containerID(), "eth0"));
 
             System.out.println();
             System.out.printf("%-58s %8s %8s %8s   %s%n", "ms", "p50", "p99", "max", "goal");
@@ -112,6 +120,8 @@ public final class CniAddBenchmark {
             row("CNI DEL exec to exit, " + ADDS + " sequential", sequential.of("DEL"), "");
             row("CNI DEL exec to exit, " + ADDS + " with " + PARALLEL + " in parallel", parallel.of("DEL"), "");
             row("agent: PUT /v1/endpoints (create), " + ADDS + " sequential", create, "p50 <= 10");
+            row("agent: PUT /v1/endpoints (create), " + ADDS + " with " + PARALLEL + " in parallel", createParallel,
+                    "");
             row("agent: DELETE /v1/endpoints/{id}/eth0, " + ADDS + " sequential", delete, "");
             System.out.println("(exec to exit includes nsenter into the node namespace, ~1 ms; the agent's times are"
                     + " one HTTP call over its unix socket each, as the plugin makes it)");
