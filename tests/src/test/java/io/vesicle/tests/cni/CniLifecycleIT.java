@@ -132,6 +132,8 @@ class CniLifecycleIT {
         // The kubelet's probes, host-network pods and host ports all go from the node to a pod.
         CniNode.Pod pod = pod("web");
         String ip = CniNode.address(runtime.add(list, pod.eth0()));
+        // The node's own address (a real node has one on its uplink): the source of its packets.
+        Shell.check("ip", "-n", node.netns(), "addr", "add", "192.168.77.1/32", "dev", "lo");
         Shell.Result ping = Shell.run(20, Shell.inNetns(node.netns(), "ping", "-c", "2", "-i", "0.2", "-W", "2", ip));
         String neigh = Shell.check("ip", "-n", node.netns(), "neigh", "show", ip);
         System.out.println("node -> pod " + ip + ": " + (ping.ok() ? "answered" : "no answer") + "; neighbour: "
