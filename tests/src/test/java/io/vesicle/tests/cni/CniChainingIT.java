@@ -20,6 +20,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Our plugin with the reference plugins of containernetworking-plugins (/usr/lib/cni, which speak
@@ -125,8 +127,10 @@ class CniChainingIT {
         assertTrue(clientResult.path("ips").size() > 0);
     }
 
-    @Test
-    void delegationToHostLocalWorks() throws Exception {
+    /** 1.1.0 too: the reference host-local speaks up to 1.0.0, so the plugin must negotiate down. */
+    @ParameterizedTest(name = "cniVersion {0}")
+    @ValueSource(strings = {"1.0.0", "1.1.0"})
+    void delegationToHostLocalWorks(String cniVersion) throws Exception {
         Path dataDir = network.tempDir("host-local");
         ObjectNode vesicle = node.vesicle();
         ObjectNode ipam = vesicle.putObject("ipam");
@@ -134,14 +138,16 @@ class CniChainingIT {
         ipam.put("dataDir", dataDir.toString());
         ipam.putArray("ranges").addArray().addObject().put("subnet", CniNode.POD_CIDR)
                 .put("rangeStart", "10.244.1.100").put("rangeEnd", "10.244.1.150").put("gateway", CniNode.GATEWAY);
-        JsonNode list = CniNode.list("1.0.0", vesicle);
+        JsonNode list = CniNode.list(cniVersion, vesicle);
         Path reservations = dataDir.resolve(CniNode.NETWORK);
 
         CniNode.Pod a = node.pod("a");
         CniNode.Pod b = node.pod("b");
-        String ipA = CniNode.address(runtime.add(list, a.eth0()));
+        JsonNode resultA = runtime.add(list, a.eth0());
+        String ipA = CniNode.address(resultA);
         String ipB = CniNode.address(runtime.add(list, b.eth0()));
-        System.out.println("host-local gave " + ipA + " and " + ipB);
+        System.out.println("host-local (list " + cniVersion + ") gave " + ipA + " and " + ipB);
+        assertEquals(cniVersion, resultA.path("cniVersion").asText(), "the result is in the list's version");
 
         for (String ip : List.of(ipA, ipB)) {
             int last = Integer.parseInt(ip.substring(ip.lastIndexOf('.') + 1));
