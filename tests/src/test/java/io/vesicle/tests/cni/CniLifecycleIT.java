@@ -177,7 +177,7 @@ class CniLifecycleIT {
         System.out.println("ADD onto an existing eth0: " + e.exec());
 
         assertNotEquals(0, e.exec().exitCode());
-        assertTrue(e.code() > 0, "a CNI error document on stdout: " + e.exec());
+        assertEquals(101, e.code(), "the plugin's 'interface exists' (README, CNI error codes): " + e.exec());
         assertEquals(before, Shell.check("ip", "-n", pod.netns(), "-d", "link", "show", "eth0"),
                 "the pod's eth0 is untouched");
         NodeCensus census = NodeCensus.take(node.agent(), List.of(), null);
@@ -189,6 +189,7 @@ class CniLifecycleIT {
         JsonNode result = runtime.add(list, live.eth0());
         PluginException again = assertThrows(PluginException.class, () -> runtime.add(list, live.eth0()));
         System.out.println("second ADD of a live attachment: " + again.exec());
+        assertEquals(101, again.code(), again.exec().toString());
         runtime.check(list, live.eth0());
         assertTrue(ipOf(live).contains(" " + CniNode.address(result) + "/"));
         assertTrue(NodeCensus.take(node.agent(), List.of(), null).holds(1));
@@ -206,7 +207,7 @@ class CniLifecycleIT {
 
         PluginException e = assertThrows(PluginException.class, () -> runtime.check(list, pod.eth0()));
         System.out.println("CHECK without the default route: " + e.exec());
-        assertTrue(e.code() > 0, e.exec().toString());
+        assertEquals(102, e.code(), "the plugin's 'check failed' (README, CNI error codes): " + e.exec());
 
         // Put back exactly as it was: CHECK is content again.
         List<String> restore = new ArrayList<>(List.of("ip", "-n", pod.netns(), "route", "add"));
