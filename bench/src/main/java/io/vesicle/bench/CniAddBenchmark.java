@@ -71,16 +71,20 @@ public final class CniAddBenchmark {
 
             Timings sequential = new Timings();
             runtime.observe(sequential);
+            long t0 = System.nanoTime();
             for (CniNode.Pod pod : pods) {
                 runtime.add(list, pod.eth0());
             }
+            double sequentialSeconds = (System.nanoTime() - t0) / 1e9;
             for (CniNode.Pod pod : pods) {
                 runtime.del(list, pod.eth0());
             }
 
             Timings parallel = new Timings();
             runtime.observe(parallel);
+            long t1 = System.nanoTime();
             inParallel(pods, pod -> runtime.add(list, pod.eth0()));
+            double parallelSeconds = (System.nanoTime() - t1) / 1e9;
             inParallel(pods, pod -> runtime.del(list, pod.eth0()));
             runtime.observe(exec -> { });
 
@@ -123,10 +127,22 @@ public final class CniAddBenchmark {
             row("agent: PUT /v1/endpoints (create), " + ADDS + " with " + PARALLEL + " in parallel", createParallel,
                     "");
             row("agent: DELETE /v1/endpoints/{id}/eth0, " + ADDS + " sequential", delete, "");
+            System.out.printf("throughput: %d ADDs in %.1f s sequential (%.0f/s), in %.1f s with %d in parallel"
+                    + " (%.0f/s); load average now %s%n", ADDS, sequentialSeconds, ADDS / sequentialSeconds,
+                    parallelSeconds, PARALLEL, ADDS / parallelSeconds, loadAverage());
             System.out.println("(exec to exit includes nsenter into the node namespace, ~1 ms; the agent's times are"
                     + " one HTTP call over its unix socket each, as the plugin makes it)");
         } finally {
             node.agent().close();
+        }
+    }
+
+    static String loadAverage() {
+        try {
+            String[] parts = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (java.io.IOException e) {
+            return "?";
         }
     }
 
