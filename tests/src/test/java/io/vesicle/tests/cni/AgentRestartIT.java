@@ -94,6 +94,8 @@ class AgentRestartIT {
         System.out.printf("stream: %d bytes sent, %d received, %d retransmits, %d intervals, fewest bytes in one"
                 + " interval %d, error %s%n", summary.bytesSent(), summary.bytesReceived(), summary.retransmits(),
                 summary.intervals(), summary.minIntervalBytes(), summary.error());
+        System.out.printf("retransmits per second: %s (the kill fell in the third; a bare veth pair here shows"
+                + " thousands per second too)%n", summary.intervalRetransmits());
         System.out.printf("packets forwarded by from_container meanwhile: %d%n", forwarded);
 
         assertNull(summary.error(), "iperf3 reported an error");

@@ -80,10 +80,10 @@ public final class Iperf {
     /**
      * What one TCP stream did, from the client's -J report: bytes sent and received over the
      * whole run, the sender's retransmits, the number of per-second intervals and the fewest bytes
-     * in one of them, and iperf3's error (null when none).
+     * in one of them, the retransmits of each interval, and iperf3's error (null when none).
      */
     public record Summary(long bytesSent, long bytesReceived, long retransmits, int intervals, long minIntervalBytes,
-                          String error, int exitCode) {
+                          List<Long> intervalRetransmits, String error, int exitCode) {
         public boolean completed() {
             return exitCode == 0 && error == null && bytesReceived > 0;
         }
@@ -121,14 +121,16 @@ public final class Iperf {
                 JsonNode end = json.path("end");
                 long minInterval = Long.MAX_VALUE;
                 int intervals = 0;
+                List<Long> retransmits = new ArrayList<>();
                 for (JsonNode interval : json.path("intervals")) {
                     intervals++;
                     minInterval = Math.min(minInterval, interval.path("sum").path("bytes").asLong());
+                    retransmits.add(interval.path("sum").path("retransmits").asLong());
                 }
                 String error = json.hasNonNull("error") ? json.get("error").asText() : null;
                 return new Summary(end.path("sum_sent").path("bytes").asLong(), end.path("sum_received").path("bytes").asLong(),
                         end.path("sum_sent").path("retransmits").asLong(), intervals,
-                        intervals == 0 ? 0 : minInterval, error, client.exitValue());
+                        intervals == 0 ? 0 : minInterval, retransmits, error, client.exitValue());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
