@@ -4,3 +4,4 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/map-updates.sh"
 "$here/same-node.sh"
+"$here/cni-add.sh"

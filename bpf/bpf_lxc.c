@@ -69,7 +69,7 @@ int from_container(struct __sk_buff *skb)
 	case bpf_htons(ETH_P_IP):
 		return handle_ipv4(skb, src);
 	case bpf_htons(ETH_P_ARP):
-		return arp_respond(skb, src, CFG_GATEWAY_IP4, METRIC_EGRESS);
+		return handle_arp(skb, src, CFG_GATEWAY_IP4, METRIC_EGRESS);
 	default:
 		/* IPv6 included: pods get no IPv6 address yet, so nothing legitimate. */
 		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_EGRESS);

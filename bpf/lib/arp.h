@@ -1,5 +1,5 @@
-/* ARP responder: a pod's router is the host-side veth, and it answers in BPF,
- * so pods need no static neighbour entries and the node stack sees no ARP. */
+/* ARP from pods: a pod's router is the host-side veth, and it answers in BPF, so pods
+ * need no static neighbour entries and the node's stack sees no ARP request from them. */
 #ifndef VESICLE_LIB_ARP_H
 #define VESICLE_LIB_ARP_H
 
@@ -28,10 +28,12 @@ struct arp_eth_ip4 {
 	__be32 tip;
 } __attribute__((packed));
 
-/* Answer an ARP request from endpoint ep for its router; gateway is the one
- * address answered for, or 0 to answer for every address but the asker's own. */
-static __always_inline int arp_respond(struct __sk_buff *skb, const struct endpoint_info *ep,
-				       __be32 gateway, __u8 direction)
+/* ARP from endpoint ep: a request for its router is answered here; its reply to the node's own
+ * request (node-to-pod traffic: kubelet probes, host ports) goes on to the node's stack; anything
+ * else, or anything not from the pod's own addresses, is dropped. gateway is the one address
+ * answered for, or 0 to answer for every address but the asker's own. */
+static __always_inline int handle_arp(struct __sk_buff *skb, const struct endpoint_info *ep,
+				      __be32 gateway, __u8 direction)
 {
 	struct ethhdr *eth = ctx_data(skb);
 	struct arp_eth_ip4 *arp = (void *)(eth + 1);
@@ -39,15 +41,19 @@ static __always_inline int arp_respond(struct __sk_buff *skb, const struct endpo
 	if (!ctx_has(skb, arp, sizeof(*arp)))
 		return drop(skb, DROP_TRUNCATED, direction);
 	if (arp->hdr.ar_hrd != bpf_htons(ARPHRD_ETHER) || arp->hdr.ar_pro != bpf_htons(ETH_P_IP) ||
-	    arp->hdr.ar_hln != ETH_ALEN || arp->hdr.ar_pln != 4 ||
-	    arp->hdr.ar_op != bpf_htons(ARPOP_REQUEST))
+	    arp->hdr.ar_hln != ETH_ALEN || arp->hdr.ar_pln != 4)
 		return drop(skb, DROP_INVALID_ARP, direction);
 	if (!mac_equal(arp->sha, ep->mac))
 		return drop(skb, DROP_INVALID_SOURCE_MAC, direction);
 	if (arp->sip != ep->ip4)
 		return drop(skb, DROP_INVALID_SOURCE_IP, direction);
+	if (arp->hdr.ar_op == bpf_htons(ARPOP_REPLY)) {
+		count(skb, REASON_TO_STACK, direction);
+		return TC_ACT_OK;
+	}
 	/* A probe for its own address (duplicate detection) must stay unanswered. */
-	if (arp->tip == arp->sip || (gateway && arp->tip != gateway))
+	if (arp->hdr.ar_op != bpf_htons(ARPOP_REQUEST) || arp->tip == arp->sip ||
+	    (gateway && arp->tip != gateway))
 		return drop(skb, DROP_INVALID_ARP, direction);
 
 	__be32 target = arp->tip;

@@ -213,7 +213,7 @@ public final class EndpointManager {
             if (existing != null) {
                 if (existing.ready() && Netlink.link(nodeNs, existing.hostIf()).isPresent()
                         && (!existing.netns().equals(netns) || podSideMatches(existing))) {
-                    return repeated(existing, netns, given);
+                    throw alreadyExists(existing, netns);
                 }
                 // An earlier create that could not be undone, or an endpoint whose pod namespace
                 // went away without a DELETE (its veth is gone, or going: the kernel tears a
@@ -241,16 +241,11 @@ public final class EndpointManager {
         }
     }
 
-    private Messages.Endpoint repeated(EndpointState existing, String netns, Cidr.AddressWithPrefix given) {
-        if (!existing.netns().equals(netns)) {
-            throw ApiFailure.conflict("endpoint " + describe(existing.key()) + " exists in netns " + existing.netns()
-                    + "; delete it first");
-        }
-        if (given != null && !given.toString().equals(existing.address())) {
-            throw ApiFailure.conflict("endpoint " + describe(existing.key()) + " exists with address "
-                    + existing.address() + ", not " + given);
-        }
-        return existing.toMessage();
+    /** CNI: an ADD must fail when the interface already exists in the container. */
+    private static ApiFailure alreadyExists(EndpointState existing, String netns) {
+        String where = existing.netns().equals(netns) ? "interface " + existing.key().ifname() + " in netns " + netns
+                : "in netns " + existing.netns() + "; delete it first";
+        return ApiFailure.conflict("endpoint " + describe(existing.key()) + " already exists (" + where + ")");
     }
 
     private Messages.Endpoint create(Attachment key, Messages.CreateEndpoint request, String netns, NetNs podNs,

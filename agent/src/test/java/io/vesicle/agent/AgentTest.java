@@ -173,12 +173,16 @@ class AgentTest {
     }
 
     @Test
-    void repeatedPutIsIdempotentAndConflictsChangeNothing() throws IOException {
+    void repeatedPutAndConflictsFailAndChangeNothing() throws IOException {
         start();
         String pod = ns.namespace("p");
         String other = ns.namespace("q");
         Messages.Endpoint e = create("c1", pod);
-        assertEquals(e, create("c1", pod), "the same PUT again returns the endpoint");
+        // CNI: a second ADD of a live attachment must fail (the interface exists in the container).
+        AgentClient.ApiException again = assertThrows(AgentClient.ApiException.class, () -> create("c1", pod));
+        assertEquals(409, again.status());
+        assertTrue(again.getMessage().contains("already exists"), again.getMessage());
+        assertEquals(List.of(e), client.endpoints(), "the first endpoint is untouched");
 
         AgentClient.ApiException moved = assertThrows(AgentClient.ApiException.class, () -> create("c1", other));
         assertEquals(409, moved.status());

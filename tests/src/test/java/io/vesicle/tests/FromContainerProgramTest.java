@@ -4,6 +4,7 @@ import static io.vesicle.tests.support.Packets.ETH_HLEN;
 import static io.vesicle.tests.support.Packets.ETH_P_ARP;
 import static io.vesicle.tests.support.Packets.ETH_P_IP;
 import static io.vesicle.tests.support.Packets.ETH_P_IPV6;
+import static io.vesicle.tests.support.Packets.arpReply;
 import static io.vesicle.tests.support.Packets.arpRequest;
 import static io.vesicle.tests.support.Packets.ethernet;
 import static io.vesicle.tests.support.Packets.slice;
@@ -224,6 +225,22 @@ class FromContainerProgramTest {
         assertEquals(1, count(Reason.INVALID_ARP));
         assertEquals(1, count(Reason.INVALID_SOURCE_IP));
         assertEquals(0, count(Reason.ARP_REPLY));
+    }
+
+    @Test
+    void arpReplyToTheNodeGoesToTheStackUnlessSpoofed() {
+        byte[] nodeIp = {10, (byte) 199, 9, 9};
+        byte[] reply = ethernet(SRC_ROUTER_MAC.bytes(), SRC_MAC.bytes(), ETH_P_ARP,
+                arpReply(SRC_MAC.bytes(), SRC_IP, SRC_ROUTER_MAC.bytes(), nodeIp));
+        byte[] spoofed = ethernet(SRC_ROUTER_MAC.bytes(), SRC_MAC.bytes(), ETH_P_ARP,
+                arpReply(SRC_MAC.bytes(), DST_IP, SRC_ROUTER_MAC.bytes(), nodeIp));
+
+        Program.TestRunResult passed = run(reply);
+        assertEquals(TC_ACT_OK, passed.retval(), "the node's own ARP request gets its answer");
+        assertArrayEquals(reply, passed.data());
+        assertEquals(TC_ACT_SHOT, run(spoofed).retval());
+        assertEquals(1, count(Reason.TO_STACK));
+        assertEquals(1, count(Reason.INVALID_SOURCE_IP));
     }
 
     @Test

@@ -15,6 +15,7 @@ import io.vesicle.maps.Direction;
 import io.vesicle.maps.EndpointKey;
 import io.vesicle.maps.MacAddress;
 import io.vesicle.maps.Reason;
+import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.Pod;
 import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.TestNetwork;

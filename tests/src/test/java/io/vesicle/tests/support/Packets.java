@@ -33,9 +33,18 @@ public final class Packets {
 
     /** An ARP request from (sha, sip) for tip. */
     public static byte[] arpRequest(byte[] sha, byte[] sip, byte[] tip) {
+        return arp(1, sha, sip, new byte[6], tip);
+    }
+
+    /** An ARP reply from (sha, sip) to (tha, tip). */
+    public static byte[] arpReply(byte[] sha, byte[] sip, byte[] tha, byte[] tip) {
+        return arp(2, sha, sip, tha, tip);
+    }
+
+    private static byte[] arp(int op, byte[] sha, byte[] sip, byte[] tha, byte[] tip) {
         ByteBuffer b = ByteBuffer.allocate(28);
-        b.putShort((short) 1).putShort(ETH_P_IP).put((byte) 6).put((byte) 4).putShort((short) 1)
-                .put(sha).put(sip).put(new byte[6]).put(tip);
+        b.putShort((short) 1).putShort(ETH_P_IP).put((byte) 6).put((byte) 4).putShort((short) op)
+                .put(sha).put(sip).put(tha).put(tip);
         return b.array();
     }
 

@@ -63,6 +63,18 @@ public final class Shell {
         return full;
     }
 
+    /** SIGKILL to handle and every descendant it has now, and waits for handle to be gone. */
+    public static void killTree(ProcessHandle handle) {
+        List<ProcessHandle> descendants = handle.descendants().toList();
+        handle.destroyForcibly();
+        descendants.forEach(ProcessHandle::destroyForcibly);
+        try {
+            handle.onExit().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Killed with SIGKILL: it goes; a zombie not reaped yet is no longer running.
+        }
+    }
+
     private static void background(Runnable task) {
         Thread thread = new Thread(task, "shell-output");
         thread.setDaemon(true);

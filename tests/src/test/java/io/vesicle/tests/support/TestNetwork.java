@@ -13,13 +13,16 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Namespaces and bpffs directories one test creates, all named with a prefix carrying this JVM's
- * pid ({@code vt<pid>x<random>}), and all removed on close, on success and on failure. Leftovers of
- * runs whose JVM is gone are removed on first use, so a killed run never breaks the next.
+ * Namespaces, bpffs directories, temporary directories and processes one test creates, all named
+ * with a prefix carrying this JVM's pid ({@code vt<pid>x<random>}), and all removed (processes
+ * killed) on close, on success and on failure. Leftovers of runs whose JVM is gone are removed on
+ * first use, so a killed run never breaks the next: their namespaces, pin directories, temporary
+ * directories, and processes whose command line names one of their paths (an agent's config).
  */
 public final class TestNetwork implements AutoCloseable {
     private static final Path NETNS_DIR = Path.of("/var/run/netns");
     private static final Path BPFFS = Path.of("/sys/fs/bpf");
+    private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
     private static final Pattern OURS = Pattern.compile("vt(\\d+)x.*");
     private static final long PID = ProcessHandle.current().pid();
     private static volatile boolean swept;
@@ -28,6 +31,8 @@ public final class TestNetwork implements AutoCloseable {
     private final Deque<String> namespaces = new ArrayDeque<>();
     private final Deque<NetNs> handles = new ArrayDeque<>();
     private final Deque<Path> pinDirs = new ArrayDeque<>();
+    private final Deque<Path> tempDirs = new ArrayDeque<>();
+    private final Deque<Process> processes = new ArrayDeque<>();
 
     public TestNetwork() {
         sweepLeftovers();
@@ -62,8 +67,37 @@ public final class TestNetwork implements AutoCloseable {
         return dir;
     }
 
+    /** A fresh directory (mode 0700) under java.io.tmpdir, removed with everything under it. */
+    public Path tempDir(String name) {
+        Path dir = TMP.resolve(prefix + "-" + name);
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create " + dir, e);
+        }
+        tempDirs.push(dir);
+        return dir;
+    }
+
+    /** Makes process this network's: it and its descendants are killed (SIGKILL) on close. */
+    public synchronized Process own(Process process) {
+        processes.push(process);
+        return process;
+    }
+
+    /** The process exited by itself: it is no longer this network's to kill. */
+    public synchronized void release(Process process) {
+        processes.remove(process);
+    }
+
     @Override
     public void close() {
+        synchronized (this) {
+            while (!processes.isEmpty()) {
+                Shell.killTree(processes.pop().toHandle());
+            }
+        }
         while (!handles.isEmpty()) {
             handles.pop().close();
         }
@@ -73,6 +107,9 @@ public final class TestNetwork implements AutoCloseable {
         while (!pinDirs.isEmpty()) {
             deleteTree(pinDirs.pop());
         }
+        while (!tempDirs.isEmpty()) {
+            deleteTree(tempDirs.pop());
+        }
     }
 
     private static synchronized void sweepLeftovers() {
@@ -80,7 +117,8 @@ public final class TestNetwork implements AutoCloseable {
             return;
         }
         swept = true;
-        for (Path dir : new Path[] {NETNS_DIR, BPFFS}) {
+        killOrphanProcesses();
+        for (Path dir : new Path[] {NETNS_DIR, BPFFS, TMP}) {
             if (!Files.isDirectory(dir)) {
                 continue;
             }
@@ -101,6 +139,27 @@ public final class TestNetwork implements AutoCloseable {
     private static boolean isOrphan(Path path) {
         Matcher m = OURS.matcher(path.getFileName().toString());
         return m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty();
+    }
+
+    /** Processes (agents, servers) whose command line names a path of a run whose JVM is gone. */
+    private static void killOrphanProcesses() {
+        Pattern path = Pattern.compile("/vt(\\d+)x[0-9a-z]+-");
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).forEach(p -> {
+                String cmdline;
+                try {
+                    cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+                } catch (IOException | RuntimeException e) {
+                    return; // gone meanwhile
+                }
+                Matcher m = path.matcher(cmdline);
+                if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                    ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(Shell::killTree);
+                }
+            });
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list /proc", e);
+        }
     }
 
     static void deleteTree(Path root) {
