@@ -57,7 +57,7 @@ setup_vesicle() {
 
 start_servers() { # pod ip
     in_ns "$1" iperf3 -s -p 5201 -D >/dev/null
-    in_ns "$1" sockperf sr --tcp -i "$2" -p 11000 >/dev/null 2>&1 &
+    nsenter --net="/var/run/netns/$1" -- sockperf sr --tcp -i "$2" -p 11000 >/dev/null 2>&1 &
     sleep 0.5
 }
 

@@ -77,7 +77,8 @@ apiSocket: $socket
 bpffsRoot: $pins
 YAML
 cat "$work/agent.yaml"
-in_ns "$node" "$vesicle" agent --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
+# nsenter and bin/vesicle exec, so $! is the agent itself (a backgrounded function would be a subshell).
+nsenter --net="/var/run/netns/$node" -- "$vesicle" agent --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 agent_pid=$!
 echo "$agent_pid" >"$work/agent.pid"
 
@@ -150,7 +151,7 @@ step "ping pod-a -> pod-b ($ip_b)"
 in_ns "$prefix-pod-a" ping -c 3 -i 0.2 "$ip_b"
 
 step "TCP transfer pod-a -> pod-b (iperf3, 3 s)"
-in_ns "$prefix-pod-b" iperf3 -s -1 -p 5201 >/dev/null &
+nsenter --net="/var/run/netns/$prefix-pod-b" -- iperf3 -s -1 -p 5201 >/dev/null &
 iperf_pid=$!
 for _ in $(seq 50); do in_ns "$prefix-pod-b" ss -ltn | grep -q ':5201' && break; sleep 0.1; done
 in_ns "$prefix-pod-a" iperf3 -c "$ip_b" -p 5201 -t 3 | grep -E 'sender|receiver'

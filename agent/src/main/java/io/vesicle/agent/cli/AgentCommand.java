@@ -56,21 +56,20 @@ public final class AgentCommand {
             throw new ConfigError(e.getMessage());
         }
         Agent agent = new Agent(config).start();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            Log.info("agent: stopping; the datapath stays in place for running pods");
-            try {
-                agent.close();
-            } finally {
-                Log.info("agent: stopped");
-                stopped.countDown();
-            }
-        }, "vesicle-agent-shutdown"));
+        CountDownLatch stop = new CountDownLatch(1);
+        // SIGTERM and SIGINT end the wait and the agent exits 0 once closed: a JVM ended by the
+        // signal itself exits 143, which supervisors read as a failure.
+        for (String signal : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
+        }
         try {
-            stopped.await();
+            stop.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        Log.info("agent: stopping; the datapath stays in place for running pods");
+        agent.close();
+        Log.info("agent: stopped");
         return 0;
     }
 }
