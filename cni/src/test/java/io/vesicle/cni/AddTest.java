@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,28 +15,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class AddTest {
-    @TempDir
-    Path dir;
-    AgentStub agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        agent = new AgentStub(dir);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        agent.close();
-    }
-
+class AddTest extends AgentStubTest {
     static final String LEGACY = "{\"cniVersion\":\"%s\",\"interfaces\":[{\"name\":\"lxc00000000001\","
             + "\"mac\":\"02:00:00:00:01:01\"},{\"name\":\"eth0\",\"mac\":\"02:00:00:00:02:01\","
             + "\"sandbox\":\"/proc/self/ns/net\"}],\"ips\":[{\"version\":\"4\",\"interface\":1,"

@@ -3,29 +3,11 @@ package io.vesicle.cni;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class DelCheckTest {
-    @TempDir
-    Path dir;
-    AgentStub agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        agent = new AgentStub(dir);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        agent.close();
-    }
-
+class DelCheckTest extends AgentStubTest {
     String config(String version, String extra) {
         return Plugin.config(version, agent.socket(), extra);
     }

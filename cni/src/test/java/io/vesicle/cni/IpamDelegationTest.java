@@ -12,31 +12,21 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class IpamDelegationTest {
+class IpamDelegationTest extends AgentStubTest {
     static final Path HOST_LOCAL = Path.of("/usr/lib/cni/host-local");
     static final String IPAM = "\"ipam\":{\"type\":\"" + FakeIpam.NAME + "\",\"subnet\":\"10.99.0.0/24\"}";
 
     @TempDir
-    Path dir;
-    @TempDir
     Path cniPath;
-    AgentStub agent;
     FakeIpam ipam;
 
     @BeforeEach
     void start() throws Exception {
-        agent = new AgentStub(dir);
         ipam = new FakeIpam(cniPath);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        agent.close();
     }
 
     Map<String, String> env(String command, String id) {

@@ -5,29 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class StatusGcTest {
-    @TempDir
-    Path dir;
-    AgentStub agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        agent = new AgentStub(dir);
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        agent.close();
-    }
-
+class StatusGcTest extends AgentStubTest {
     static Map<String, String> env(String command) {
         Map<String, String> env = new java.util.HashMap<>();
         env.put("CNI_COMMAND", command);

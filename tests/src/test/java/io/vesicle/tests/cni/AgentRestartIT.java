@@ -5,21 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vesicle.api.Messages;
 import io.vesicle.maps.DatapathMaps;
 import io.vesicle.maps.Direction;
 import io.vesicle.maps.Reason;
 import io.vesicle.tests.support.CniNode;
-import io.vesicle.tests.support.CniRuntime;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,38 +25,19 @@ import org.junit.jupiter.api.Test;
  * killed with SIGKILL (or stopped with SIGTERM) and started again, and the new agent restores
  * every endpoint from its state.
  */
-class AgentRestartIT {
+class AgentRestartIT extends CniNodeFixture {
     static final int STREAM_SECONDS = 8;
 
-    TestNetwork network;
-    CniNode node;
-    CniRuntime runtime;
-    JsonNode list;
     CniNode.Pod a;
     CniNode.Pod b;
     String ipB;
 
     @BeforeEach
     void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
-        runtime = node.runtime();
-        list = node.list();
         a = node.pod("a");
         b = node.pod("b");
         runtime.add(list, a.eth0());
         ipB = CniNode.address(runtime.add(list, b.eth0()));
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
     }
 
     long forwardedPackets() {

@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vesicle.tests.support.CniNode;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.CniRuntime;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,39 +34,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * throughout, so that a bad DEL or GC that removed anything would show.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CniBadInputIT {
+class CniBadInputIT extends CniNodeFixture {
     static final int INCOMPATIBLE_VERSION = 1;
     static final int INVALID_ENVIRONMENT = 4;
     static final int DECODING_FAILURE = 6;
     static final int INVALID_CONFIG = 7;
 
-    TestNetwork network;
-    CniNode node;
-    CniRuntime runtime;
-    JsonNode list;
     CniNode.Pod live;
     CniNode.Pod target;
 
     @BeforeAll
     void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
-        runtime = node.runtime();
-        list = node.list();
         live = node.pod("live");
         target = node.pod("target");
         runtime.add(list, live.eth0());
-    }
-
-    @AfterAll
-    void tearDown() {
-        try {
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
     }
 
     /** One row: env changes over a valid ADD of the target pod (null removes a variable), stdin changes. */

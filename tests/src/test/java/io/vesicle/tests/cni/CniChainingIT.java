@@ -8,17 +8,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vesicle.api.Messages;
 import io.vesicle.tests.support.CniNode;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.CniRuntime;
 import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,32 +26,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * CNI up to 1.0.0, hence 1.0.0 lists): chained after it (tuning, portmap), and delegated to for
  * addresses (host-local).
  */
-class CniChainingIT {
+class CniChainingIT extends CniNodeFixture {
     static final String NODE_IP = "192.168.77.1";
     static final int HOST_PORT = 18080;
     static final int CONTAINER_PORT = 5201;
-
-    TestNetwork network;
-    CniNode node;
-    CniRuntime runtime;
-
-    @BeforeEach
-    void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
-        runtime = node.runtime();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
-    }
 
     String inNode(String... command) {
         return Shell.check(Shell.inNetns(node.netns(), command).toArray(String[]::new));

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vesicle.tests.support.CniNode;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.CniRuntime;
 import io.vesicle.tests.support.CniRuntime.PluginException;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * the DELs and a GC done, the node holds nothing: no IP, veth, map entry, pin beyond the maps, or
  * state file, each counted.
  */
-class CniChaosIT {
+class CniChaosIT extends CniNodeFixture {
     static final int CYCLES = Integer.getInteger("vesicle.chaos.cycles", 500);
     static final int WORKERS = Integer.getInteger("vesicle.chaos.workers", 4);
     static final int PODS_PER_WORKER = 3;
@@ -50,29 +50,18 @@ class CniChaosIT {
     static final int AGENT_KILL_MAX_MS = 5000;
     int killWindowMs;
 
-    TestNetwork network;
-    CniNode node;
     ExecutorService pool;
     final AtomicBoolean done = new AtomicBoolean();
 
     @BeforeEach
     void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
         pool = Executors.newFixedThreadPool(WORKERS + 1);
     }
 
     @AfterEach
     void tearDown() {
         done.set(true);
-        try {
-            pool.shutdownNow();
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
+        pool.shutdownNow();
     }
 
     /** What happened, for the printout. */
@@ -104,8 +93,6 @@ class CniChaosIT {
 
     @Test
     void addDelCyclesWithKilledPluginsAndAgentLeakNothing() throws Exception {
-        CniRuntime runtime = node.runtime();
-        JsonNode list = node.list();
         Tally tally = new Tally();
         AtomicInteger next = new AtomicInteger();
         List<String> podNetns = new ArrayList<>();

@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vesicle.tests.support.CniNode;
-import io.vesicle.tests.support.CniRuntime;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,36 +20,23 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Eight pods ADDed at once, as a runtime starting a burst of pods does, then DELed at once. */
-class CniConcurrencyIT {
+class CniConcurrencyIT extends CniNodeFixture {
     static final int PARALLEL = 8;
 
-    TestNetwork network;
-    CniNode node;
     ExecutorService pool;
 
     @BeforeEach
     void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
         pool = Executors.newFixedThreadPool(PARALLEL);
     }
 
     @AfterEach
     void tearDown() {
-        try {
-            pool.shutdownNow();
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
+        pool.shutdownNow();
     }
 
     @Test
     void eightParallelAddsThenEightParallelDels() throws Exception {
-        CniRuntime runtime = node.runtime();
-        JsonNode list = node.list();
         List<CniNode.Pod> pods = new ArrayList<>();
         for (int i = 0; i < PARALLEL; i++) {
             pods.add(node.pod("p" + i));

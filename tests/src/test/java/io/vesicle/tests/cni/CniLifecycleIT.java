@@ -9,19 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vesicle.api.Messages;
 import io.vesicle.tests.support.CniNode;
+import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.CniRuntime;
 import io.vesicle.tests.support.CniRuntime.PluginException;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
-import io.vesicle.tests.support.TestNetwork;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,31 +26,8 @@ import org.junit.jupiter.api.Test;
  * node namespace: pods wired, checked, deleted and collected, each effect seen by a witness (ip,
  * ping, the agent's API and state, the pinned maps).
  */
-class CniLifecycleIT {
-    TestNetwork network;
-    CniNode node;
-    CniRuntime runtime;
-    JsonNode list;
+class CniLifecycleIT extends CniNodeFixture {
     final List<String> pods = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() {
-        network = new TestNetwork();
-        node = CniNode.start(network, "node");
-        runtime = node.runtime();
-        list = node.list();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            if (node != null) {
-                node.agent().close();
-            }
-        } finally {
-            network.close();
-        }
-    }
 
     CniNode.Pod pod(String name) {
         CniNode.Pod pod = node.pod(name);
