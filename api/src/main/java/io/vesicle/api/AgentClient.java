@@ -5,47 +5,38 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vesicle.api.Messages.ApiError;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The agent's API as the plugin and the CLI call it: one connection per call, a deadline per call
- * (a stuck agent must not hang the container runtime).
+ * The agent's API as the CLI and the tests call it, with Jackson: one {@link AgentConnection}
+ * exchange per call.
  */
 public final class AgentClient {
     /** Shared by the client and the server: unknown members are tolerated for compatibility. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vesicle-api-deadline");
-        t.setDaemon(true);
-        return t;
-    });
-
-    private final Path socket;
-    private final Duration timeout;
+    private final AgentConnection connection;
 
     public AgentClient(Path socket, Duration timeout) {
-        this.socket = socket;
-        this.timeout = timeout;
+        this.connection = new AgentConnection(socket, timeout);
     }
 
     /** The agent could not be reached (not running, socket missing, no answer in time). */
     public static final class UnavailableException extends RuntimeException {
-        public UnavailableException(String message, Throwable cause) {
+        private final boolean connected;
+
+        public UnavailableException(String message, Throwable cause, boolean connected) {
             super(message, cause);
+            this.connected = connected;
+        }
+
+        /** Whether the call got a connection: then the agent may have acted on the request. */
+        public boolean connected() {
+            return connected;
         }
     }
 
@@ -137,28 +128,6 @@ public final class AgentClient {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("cannot encode " + body, e);
         }
-        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            ScheduledFuture<?> deadline = DEADLINES.schedule(() -> closeQuietly(channel), timeout.toMillis(),
-                    TimeUnit.MILLISECONDS);
-            try {
-                OutputStream out = Channels.newOutputStream(channel);
-                InputStream in = Channels.newInputStream(channel);
-                Http.writeRequest(out, method, path, payload);
-                return Http.readResponse(in);
-            } finally {
-                deadline.cancel(false);
-            }
-        } catch (IOException e) {
-            throw new UnavailableException("agent at " + socket + " did not answer " + method + " " + path + ": "
-                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
-        }
-    }
-
-    private static void closeQuietly(SocketChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // The call fails on its own with the closed channel.
-        }
+        return connection.exchange(method, path, payload);
     }
 }

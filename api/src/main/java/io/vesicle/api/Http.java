@@ -44,8 +44,11 @@ public final class Http {
     private static void write(OutputStream out, String startLine, byte[] body) throws IOException {
         String head = startLine + "\r\nHost: vesicle\r\nContent-Type: application/json\r\nContent-Length: "
                 + body.length + "\r\nConnection: close\r\n\r\n";
-        out.write(head.getBytes(StandardCharsets.US_ASCII));
-        out.write(body);
+        byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
+        // One buffer, one write: a socket stream sends each write as its own syscall.
+        byte[] message = java.util.Arrays.copyOf(headBytes, headBytes.length + body.length);
+        System.arraycopy(body, 0, message, headBytes.length, body.length);
+        out.write(message);
         out.flush();
     }
 

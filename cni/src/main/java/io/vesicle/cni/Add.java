@@ -53,7 +53,7 @@ final class Add {
             endpoint = inv.agent().createEndpoint(request);
         } catch (UnavailableException e) {
             // Connected, the agent may have finished before the answer was lost: undo it too.
-            if (inv.agent().connected()) {
+            if (e.connected()) {
                 undoEndpoint(inv);
             }
             undoIpam(inv, ipam);

@@ -1,53 +1,33 @@
 package io.vesicle.cni;
 
 import io.vesicle.api.AgentClient.ApiException;
-import io.vesicle.api.AgentClient.UnavailableException;
+import io.vesicle.api.AgentConnection;
 import io.vesicle.api.ApiPaths;
 import io.vesicle.api.Http;
 import io.vesicle.api.Messages;
-import java.io.BufferedInputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The agent's API (docs/api.md) as the plugin calls it: the same paths, messages, framing
- * ({@link Http}) and exceptions as {@link io.vesicle.api.AgentClient}, with the plugin's small
- * JSON codec instead of Jackson so that a call costs a few milliseconds of a fresh JVM
- * (AgentClientContractTest keeps both encodings equal). One connection per call, a deadline per
- * call: a stuck agent must not hang the container runtime.
+ * The agent's API (docs/api.md) as the plugin calls it: the same paths, messages, connection
+ * ({@link AgentConnection}) and exceptions as {@link io.vesicle.api.AgentClient}, with the plugin's
+ * small JSON codec instead of Jackson so that a call costs a few milliseconds of a fresh JVM
+ * (AgentClientContractTest keeps both encodings equal).
  */
 final class Agent {
-    private final Path socket;
-    private final Duration timeout;
-    private volatile boolean connected;
+    private final AgentConnection connection;
 
     Agent(Path socket, Duration timeout) {
-        this.socket = socket;
-        this.timeout = timeout;
+        this.connection = new AgentConnection(socket, timeout);
     }
 
     Path socket() {
-        return socket;
-    }
-
-    /**
-     * Whether the last call got as far as a connection: when it then failed, the agent may have
-     * acted on the request; when it did not, the agent never saw it.
-     */
-    boolean connected() {
-        return connected;
+        return connection.socket();
     }
 
     Messages.Health health() {
@@ -128,7 +108,7 @@ final class Agent {
     /** One request and its answer as a JSON object; error statuses become ApiException. */
     Map<String, Object> call(String method, String path, Object body) {
         byte[] payload = body == null ? new byte[0] : Json.write(body).getBytes(StandardCharsets.UTF_8);
-        Http.Response response = exchange(method, path, payload);
+        Http.Response response = connection.exchange(method, path, payload);
         Object answer;
         try {
             answer = response.body().length == 0 ? null
@@ -149,59 +129,6 @@ final class Agent {
         throw new ApiException(502, "undecodable answer to " + method + " " + path + ": "
                 + (answer instanceof Json.ParseException ? ((Json.ParseException) answer).getMessage()
                 : "expected a JSON object"));
-    }
-
-    private Http.Response exchange(String method, String path, byte[] payload) {
-        SocketChannel channel;
-        try {
-            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        } catch (IOException e) {
-            throw unavailable(method, path, e.getMessage(), e);
-        }
-        connected = false;
-        Deadline deadline = Deadline.start(timeout, () -> closeQuietly(channel));
-        try (channel) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            connected = true;
-            OutputStream out = Channels.newOutputStream(channel);
-            out.write(request(method, path, payload));
-            out.flush();
-            return Http.readResponse(new BufferedInputStream(Channels.newInputStream(channel), 8192));
-        } catch (IOException e) {
-            String reason = deadline.expired() ? "no answer within " + timeout.toMillis() + " ms"
-                    : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw unavailable(method, path, reason, e);
-        } finally {
-            deadline.cancel();
-        }
-    }
-
-    private static void closeQuietly(SocketChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // The call fails on the closed channel either way.
-        }
-    }
-
-    /**
-     * The request as {@link Http#writeRequest} frames it (the contract test holds them equal),
-     * built here in one buffer: Http's string concatenation is invokedynamic, which costs a fresh
-     * JVM ~10 ms of method handle spinning on first use.
-     */
-    static byte[] request(String method, String path, byte[] payload) {
-        String head = new StringBuilder(128).append(method).append(' ').append(path)
-                .append(" HTTP/1.1\r\nHost: vesicle\r\nContent-Type: application/json\r\nContent-Length: ")
-                .append(payload.length).append("\r\nConnection: close\r\n\r\n").toString();
-        byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
-        byte[] bytes = Arrays.copyOf(headBytes, headBytes.length + payload.length);
-        System.arraycopy(payload, 0, bytes, headBytes.length, payload.length);
-        return bytes;
-    }
-
-    private UnavailableException unavailable(String method, String path, String reason, Throwable cause) {
-        return new UnavailableException("agent at " + socket + " did not answer " + method + " " + path + ": "
-                + reason, cause);
     }
 
     private static void putIfSet(Map<String, Object> m, String key, Object value) {

@@ -1,5 +1,6 @@
 package io.vesicle.cni;
 
+import io.vesicle.api.Deadline;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,14 +1,11 @@
 package io.vesicle.cni;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.vesicle.api.AgentClient;
 import io.vesicle.api.Http;
 import io.vesicle.api.Messages;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,24 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The plugin's client (own JSON codec, own request head) against the api module's AgentClient
- * (Jackson, Http): the same bytes on the wire and the same messages read back, so the agent
- * cannot tell them apart.
+ * The plugin's client (own JSON codec) against the api module's AgentClient (Jackson); both send
+ * through AgentConnection: the same bodies on the wire and the same messages read back, so the
+ * agent cannot tell them apart.
  */
 class AgentClientContractTest {
     @TempDir
     Path dir;
-
-    @Test
-    void theRequestHeadIsHttpsFraming() throws Exception {
-        byte[] payload = "{\"containerID\":\"c1\"}".getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream http = new ByteArrayOutputStream();
-        Http.writeRequest(http, "PUT", "/v1/endpoints", payload);
-        assertArrayEquals(http.toByteArray(), Agent.request("PUT", "/v1/endpoints", payload));
-        Http.Request parsed = Http.readRequest(new ByteArrayInputStream(Agent.request("GET", "/v1/healthz", new byte[0])));
-        assertEquals("GET", parsed.method());
-        assertEquals(0, parsed.body().length);
-    }
 
     @Test
     void bodiesEncodeAsJacksonEncodesTheMessages() throws Exception {

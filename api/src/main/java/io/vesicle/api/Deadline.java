@@ -1,4 +1,4 @@
-package io.vesicle.cni;
+package io.vesicle.api;
 
 import java.time.Duration;
 
@@ -6,19 +6,19 @@ import java.time.Duration;
  * Runs an action (close a socket, kill a child) when an operation overruns: a sleeping daemon
  * thread, cheaper to start in a one-shot process than an executor.
  */
-final class Deadline extends Thread {
+public final class Deadline extends Thread {
     private final long millis;
     private final Runnable onExpiry;
     private volatile boolean expired;
 
     private Deadline(Duration timeout, Runnable onExpiry) {
-        super("vesicle-cni-deadline");
+        super("vesicle-deadline");
         setDaemon(true);
         this.millis = timeout.toMillis();
         this.onExpiry = onExpiry;
     }
 
-    static Deadline start(Duration timeout, Runnable onExpiry) {
+    public static Deadline start(Duration timeout, Runnable onExpiry) {
         Deadline deadline = new Deadline(timeout, onExpiry);
         deadline.start();
         return deadline;
@@ -36,11 +36,11 @@ final class Deadline extends Thread {
     }
 
     /** True once the action ran: the operation failed because it overran. */
-    boolean expired() {
+    public boolean expired() {
         return expired;
     }
 
-    void cancel() {
+    public void cancel() {
         interrupt();
     }
 }
