@@ -88,6 +88,12 @@ class FromContainerProgramTest {
         return ethernet(SRC_ROUTER_MAC.bytes(), SRC_MAC.bytes(), ETH_P_IP, ipPacket);
     }
 
+    /** A broadcast ARP request from the source pod's MAC, claiming sender address sip. */
+    static byte[] arpRequestFromSource(byte[] sip, byte[] tip) {
+        byte[] broadcast = {-1, -1, -1, -1, -1, -1};
+        return ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP, arpRequest(SRC_MAC.bytes(), sip, tip));
+    }
+
     Program.TestRunResult run(byte[] frame) {
         return program.testRun(frame, 0, 1);
     }
@@ -197,8 +203,7 @@ class FromContainerProgramTest {
 
     @Test
     void arpForTheRouterIsAnsweredFromTheRouterMac() {
-        byte[] broadcast = {-1, -1, -1, -1, -1, -1};
-        byte[] frame = ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP, arpRequest(SRC_MAC.bytes(), SRC_IP, GATEWAY));
+        byte[] frame = arpRequestFromSource(SRC_IP, GATEWAY);
         Program.TestRunResult result = run(frame);
 
         assertEquals(TC_ACT_REDIRECT, result.retval(), "sent back out of the device it came in on");
@@ -215,10 +220,8 @@ class FromContainerProgramTest {
 
     @Test
     void arpProbeForOwnAddressOrFromSpoofedSenderIsDropped() {
-        byte[] broadcast = {-1, -1, -1, -1, -1, -1};
-        byte[] probe = ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP, arpRequest(SRC_MAC.bytes(), SRC_IP, SRC_IP));
-        byte[] spoofed = ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP,
-                arpRequest(SRC_MAC.bytes(), REMOTE_IP, GATEWAY));
+        byte[] probe = arpRequestFromSource(SRC_IP, SRC_IP);
+        byte[] spoofed = arpRequestFromSource(REMOTE_IP, GATEWAY);
 
         assertEquals(TC_ACT_SHOT, run(probe).retval());
         assertEquals(TC_ACT_SHOT, run(spoofed).retval());
@@ -246,11 +249,8 @@ class FromContainerProgramTest {
     @Test
     void configuredGatewayIsTheOnlyArpTargetAnswered() throws Exception {
         load(ip(GATEWAY));
-        byte[] broadcast = {-1, -1, -1, -1, -1, -1};
-        byte[] forGateway = ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP,
-                arpRequest(SRC_MAC.bytes(), SRC_IP, GATEWAY));
-        byte[] forOther = ethernet(broadcast, SRC_MAC.bytes(), ETH_P_ARP,
-                arpRequest(SRC_MAC.bytes(), SRC_IP, DST_IP));
+        byte[] forGateway = arpRequestFromSource(SRC_IP, GATEWAY);
+        byte[] forOther = arpRequestFromSource(SRC_IP, DST_IP);
 
         assertEquals(TC_ACT_REDIRECT, run(forGateway).retval());
         assertEquals(TC_ACT_SHOT, run(forOther).retval());
