@@ -1,5 +1,14 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.api.Api;
+import io.vesicle.agent.api.ApiFailure;
+import io.vesicle.agent.api.ApiServer;
+import io.vesicle.agent.endpoint.EndpointManager;
+import io.vesicle.agent.ipam.Ipam;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
 import io.vesicle.api.Messages;
@@ -21,6 +30,7 @@ import java.util.List;
  * and maps pinned: pods keep their network while the agent is down or being upgraded.
  */
 public final class Agent implements Api, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
     private final AgentConfig config;
     private final NetNs nodeNs;
     private final EndpointManager.Checkpoint checkpoint;
@@ -61,7 +71,7 @@ public final class Agent implements Api, AutoCloseable {
             close();
             throw e;
         }
-        Log.info("agent: node " + config.nodeName() + ", pods " + config.podCIDR() + " via "
+        LOG.info("agent: node " + config.nodeName() + ", pods " + config.podCIDR() + " via "
                 + config.gateway().getHostAddress() + ", MTU " + config.mtu() + "; datapath pinned under "
                 + config.bpffsRoot() + "; state in " + config.stateDir() + "; serving on " + config.apiSocket());
         return this;
@@ -103,7 +113,7 @@ public final class Agent implements Api, AutoCloseable {
             throw new UncheckedIOException("cannot create " + mountPoint + " to mount bpffs on", e);
         }
         Bpffs.mount(mountPoint);
-        Log.info("agent: mounted bpffs on " + mountPoint);
+        LOG.info("agent: mounted bpffs on " + mountPoint);
     }
 
     public AgentConfig agentConfig() {
@@ -145,7 +155,7 @@ public final class Agent implements Api, AutoCloseable {
                     lockFile.close();
                 }
             } catch (IOException e) {
-                Log.warn("agent: releasing the state directory lock: " + e.getMessage());
+                LOG.warn("agent: releasing the state directory lock: " + e.getMessage());
             }
         }
     }

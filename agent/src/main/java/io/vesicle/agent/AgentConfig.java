@@ -1,5 +1,7 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.ipam.Cidr;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;

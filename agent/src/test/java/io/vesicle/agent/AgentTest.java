@@ -1,5 +1,7 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.endpoint.EndpointManager;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -296,7 +298,7 @@ class AgentTest {
         Messages.Endpoint e = create("c1", pod);
         assertTrue(client.checkEndpoint("c1", "eth0").ok());
         TestNamespaces.run("ip", "-n", pod, "route", "del", "default");
-        agent.datapath().maps().endpoints().remove(new EndpointKey(io.vesicle.agent.Cidr.parseAddress(ip(e))));
+        agent.datapath().maps().endpoints().remove(new EndpointKey(io.vesicle.agent.ipam.Cidr.parseAddress(ip(e))));
         AgentClient.ApiException diff = assertThrows(AgentClient.ApiException.class,
                 () -> client.checkEndpoint("c1", "eth0"));
         assertEquals(409, diff.status());
@@ -367,7 +369,7 @@ class AgentTest {
         TestNamespaces.run("ip", "-n", node, "link", "add", "lxc00000000000", "type", "veth", "peer", "name", "x0");
         TestNamespaces.run("ip", "-n", node, "link", "add", "lxcmanual", "type", "veth", "peer", "name", "x1");
         try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot)) {
-            EndpointInfo stray = new EndpointInfo(io.vesicle.agent.Cidr.parseAddress("10.201.0.99"), 9999, 99, 0, 0,
+            EndpointInfo stray = new EndpointInfo(io.vesicle.agent.ipam.Cidr.parseAddress("10.201.0.99"), 9999, 99, 0, 0,
                     MacAddress.parse("02:00:00:00:00:99"), MacAddress.parse("02:00:00:00:00:98"));
             maps.endpoints().put(new EndpointKey(stray.address()), stray);
             maps.endpointsByIfindex().put(new IfIndex(9999), stray);

@@ -1,8 +1,10 @@
 package io.vesicle.agent.cli;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import io.vesicle.agent.Agent;
 import io.vesicle.agent.AgentConfig;
-import io.vesicle.agent.Log;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -15,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code vesicle agent}: runs the node daemon until SIGTERM or SIGINT. */
 public final class AgentCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(AgentCommand.class);
     static final String USAGE = String.join("\n",
             "usage: vesicle agent [--config FILE] [--node-name NAME] [--pod-cidr CIDR] [--gateway IP] [--mtu N]",
             "                     [--bpffs-root DIR] [--state-dir DIR] [--api-socket PATH]",
@@ -67,9 +70,9 @@ public final class AgentCommand {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Log.info("agent: stopping; the datapath stays in place for running pods");
+        LOG.info("agent: stopping; the datapath stays in place for running pods");
         agent.close();
-        Log.info("agent: stopped");
+        LOG.info("agent: stopped");
         return 0;
     }
 }

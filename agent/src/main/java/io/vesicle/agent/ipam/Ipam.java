@@ -1,4 +1,7 @@
-package io.vesicle.agent;
+package io.vesicle.agent.ipam;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.vesicle.api.Messages.Attachment;
 import java.io.IOException;
@@ -31,6 +34,7 @@ import java.util.stream.Stream;
  * directory). The same owner asking again gets the address it holds.
  */
 public final class Ipam {
+    private static final Logger LOG = LoggerFactory.getLogger(Ipam.class);
     private static final String TMP_SUFFIX = ".tmp";
 
     private final Path dir;
@@ -79,7 +83,7 @@ public final class Ipam {
         }
         Attachment owner = readOwner(file);
         if (owner == null) {
-            Log.warn("ipam: " + file + " does not name an owner (containerID and ifname lines); address kept out of use");
+            LOG.warn("ipam: " + file + " does not name an owner (containerID and ifname lines); address kept out of use");
             owner = new Attachment("", "");
         }
         owners.put(address, owner);

@@ -1,4 +1,7 @@
-package io.vesicle.agent;
+package io.vesicle.agent.endpoint;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.vesicle.api.AgentClient;
@@ -19,7 +22,8 @@ import java.util.stream.Stream;
  * page cache does; a node that reboots loses its pods' namespaces and veths anyway, and the restore
  * cleans up after them.
  */
-final class StateStore {
+public final class StateStore {
+    private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
     private static final String SUFFIX = ".json";
     private static final String TMP_SUFFIX = ".tmp";
 
@@ -109,6 +113,6 @@ final class StateStore {
     private static void quarantine(Path file, String why) throws IOException {
         Path aside = file.resolveSibling(file.getFileName() + ".corrupt");
         Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
-        Log.warn("state: " + file + " is unreadable (" + why + "); moved to " + aside);
+        LOG.warn("state: " + file + " is unreadable (" + why + "); moved to " + aside);
     }
 }

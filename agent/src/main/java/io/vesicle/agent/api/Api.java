@@ -1,4 +1,4 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
 
 import io.vesicle.api.Messages;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

@@ -1,4 +1,6 @@
-package io.vesicle.agent;
+package io.vesicle.agent.endpoint;
+
+import io.vesicle.agent.ipam.Cidr;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;

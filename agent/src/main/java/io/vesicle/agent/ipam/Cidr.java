@@ -1,4 +1,4 @@
-package io.vesicle.agent;
+package io.vesicle.agent.ipam;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -109,16 +109,16 @@ public record Cidr(Inet4Address network, int prefixLength) {
         return network.getHostAddress() + "/" + prefixLength;
     }
 
-    static int mask(int prefixLength) {
+    public static int mask(int prefixLength) {
         return prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
     }
 
-    static int toInt(Inet4Address address) {
+    public static int toInt(Inet4Address address) {
         byte[] b = address.getAddress();
         return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
     }
 
-    static Inet4Address fromInt(int value) {
+    public static Inet4Address fromInt(int value) {
         return fromBytes(new byte[] {(byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value});
     }
 

@@ -1,4 +1,4 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

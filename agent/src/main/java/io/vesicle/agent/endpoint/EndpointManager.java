@@ -1,4 +1,14 @@
-package io.vesicle.agent;
+package io.vesicle.agent.endpoint;
+
+import io.vesicle.agent.api.ApiFailure;
+import io.vesicle.agent.api.Validation;
+import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.agent.AgentConfig;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import io.vesicle.agent.util.Throwables;
 
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.Endpoint;
@@ -51,6 +61,7 @@ import java.util.regex.Pattern;
  * one short lock.
  */
 public final class EndpointManager {
+    private static final Logger LOG = LoggerFactory.getLogger(EndpointManager.class);
     /** No identities are allocated yet: every pod carries this one. */
     static final int POD_IDENTITY = 0;
     /** Host-side names this agent gives: "lxc" + 11 hex digits. */
@@ -114,22 +125,22 @@ public final class EndpointManager {
                 if (!state.ready()) {
                     cleanup(key, state);
                     rolledBack++;
-                    Log.info("restore: rolled back the unfinished create of " + describe(key));
+                    LOG.info("restore: rolled back the unfinished create of " + describe(key));
                 } else if (Netlink.link(nodeNs, state.hostIf()).isEmpty()) {
                     cleanup(key, state);
                     cleanedUp++;
-                    Log.info("restore: " + describe(key) + " lost its veth " + state.hostIf() + " (pod gone); cleaned up");
+                    LOG.info("restore: " + describe(key) + " lost its veth " + state.hostIf() + " (pod gone); cleaned up");
                 } else {
                     datapath.attach(datapathEndpoint(state));
                     restored++;
                 }
             } catch (RuntimeException e) {
-                Log.error("restore: " + describe(key) + " could not be restored; it stays for a DELETE or GC", e);
+                LOG.error("restore: " + describe(key) + " could not be restored; it stays for a DELETE or GC" + ": " + Throwables.describe(e));
             }
         }
         int[] stale = reconcile();
         RestoreReport report = new RestoreReport(restored, cleanedUp, rolledBack, stale[0], stale[1]);
-        Log.info("restore: " + restored + " endpoints re-attached, " + cleanedUp + " cleaned up, " + rolledBack
+        LOG.info("restore: " + restored + " endpoints re-attached, " + cleanedUp + " cleaned up, " + rolledBack
                 + " unfinished creates rolled back, " + stale[0] + " stale map entries and " + stale[1]
                 + " stale veths removed");
         return report;
@@ -173,7 +184,7 @@ public final class EndpointManager {
             if (HOST_IF.matcher(link.name()).matches() && link.kind().equals("veth") && !hostIfs.contains(link.name())) {
                 if (PodInterface.remove(nodeNs, link.name())) {
                     veths++;
-                    Log.info("restore: deleted " + link.name() + ", a veth no endpoint accounts for");
+                    LOG.info("restore: deleted " + link.name() + ", a veth no endpoint accounts for");
                 }
             }
         }
@@ -293,7 +304,7 @@ public final class EndpointManager {
             }
             checkpoint.reached("ipam");
             if (PodInterface.remove(nodeNs, hostIf)) {
-                Log.info("endpoint " + describe(key) + ": deleted a leftover " + hostIf);
+                LOG.info("endpoint " + describe(key) + ": deleted a leftover " + hostIf);
             }
             veth = true;
             PodInterface pod = PodInterface.create(nodeNs, hostIf, podNs, key.ifname(), state.ip(),
@@ -332,7 +343,7 @@ public final class EndpointManager {
         if (clean) {
             endpoints.remove(key);
         } else {
-            Log.warn("endpoint " + describe(key) + ": a failed create could not be fully undone; its intent stays"
+            LOG.warn("endpoint " + describe(key) + ": a failed create could not be fully undone; its intent stays"
                     + " for the next DELETE, GC or restart");
         }
     }
@@ -451,7 +462,7 @@ public final class EndpointManager {
             EndpointState state = endpoints.get(key);
             cleanup(key, state);
             if (state != null) {
-                Log.info("endpoint " + describe(key) + " deleted (" + state.hostIf() + ", " + state.address() + ")");
+                LOG.info("endpoint " + describe(key) + " deleted (" + state.hostIf() + ", " + state.address() + ")");
             }
             return state != null;
         } finally {
@@ -507,7 +518,7 @@ public final class EndpointManager {
             }
         }
         if (!removed.isEmpty()) {
-            Log.info("gc: removed " + removed.size() + " attachments not in the valid list: " + removed.stream()
+            LOG.info("gc: removed " + removed.size() + " attachments not in the valid list: " + removed.stream()
                     .map(EndpointManager::describe).toList());
         }
         return removed;

@@ -1,4 +1,8 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import io.vesicle.agent.util.Throwables;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.vesicle.api.AgentClient;
@@ -45,10 +49,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * left by a killed agent is replaced; a live agent on the same path is refused.
  */
 public final class ApiServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     /** Concurrent requests; more wait for a worker. Parallel CNI ADDs each hold one. */
-    static final int WORKERS = 16;
+    public static final int WORKERS = 16;
     /** A client must send its whole request within this time. */
-    static final long READ_TIMEOUT_MILLIS = 10_000;
+    public static final long READ_TIMEOUT_MILLIS = 10_000;
     /** On close, in-flight requests get this long to finish. */
     static final long DRAIN_MILLIS = 10_000;
 
@@ -128,7 +133,7 @@ public final class ApiServer implements AutoCloseable {
         try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             probe.shutdownOutput();
         } catch (IOException e) {
-            Log.info("api: replacing the stale socket " + socket + " (" + e.getMessage() + ")");
+            LOG.info("api: replacing the stale socket " + socket + " (" + e.getMessage() + ")");
             return;
         }
         throw new IOException("another agent is serving on " + socket);
@@ -145,7 +150,7 @@ public final class ApiServer implements AutoCloseable {
                 if (closing) {
                     return;
                 }
-                Log.error("api: accept on " + socket + " failed", e);
+                LOG.error("api: accept on " + socket + " failed" + ": " + Throwables.describe(e));
                 sleepQuietly(100);
                 continue;
             }
@@ -178,13 +183,13 @@ public final class ApiServer implements AutoCloseable {
             Answer answer = handle(request);
             answer(out, answer.status, answer.body);
             if (!request.method().equals("GET") || answer.status >= 500) {
-                Log.info(String.format("api: %s %s %d in %.1f ms%s", request.method(), request.path(), answer.status,
+                LOG.info(String.format("api: %s %s %d in %.1f ms%s", request.method(), request.path(), answer.status,
                         (System.nanoTime() - start) / 1e6, answer.status >= 400 ? ": " + reason(answer) : ""));
             }
         } catch (IOException e) {
             // The client went away or timed out; nothing to answer.
         } catch (Throwable t) {
-            Log.error("api: serving a request failed", t);
+            LOG.error("api: serving a request failed" + ": " + Throwables.describe(t));
         }
     }
 
@@ -200,8 +205,8 @@ public final class ApiServer implements AutoCloseable {
         } catch (Unavailable u) {
             return new Answer(503, json(u.body));
         } catch (Throwable t) {
-            Log.error("api: " + request.method() + " " + request.path() + " failed", t);
-            return new Answer(500, error("internal error: " + Log.describe(t)));
+            LOG.error("api: " + request.method() + " " + request.path() + " failed" + ": " + Throwables.describe(t));
+            return new Answer(500, error("internal error: " + Throwables.describe(t)));
         }
     }
 
@@ -355,7 +360,7 @@ public final class ApiServer implements AutoCloseable {
         workers.shutdown();
         try {
             if (!workers.awaitTermination(DRAIN_MILLIS, TimeUnit.MILLISECONDS)) {
-                Log.warn("api: requests still running after " + DRAIN_MILLIS + " ms; abandoning them");
+                LOG.warn("api: requests still running after " + DRAIN_MILLIS + " ms; abandoning them");
                 workers.shutdownNow();
             }
         } catch (InterruptedException e) {

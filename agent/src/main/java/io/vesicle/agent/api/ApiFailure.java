@@ -1,4 +1,4 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
 
 /**
  * A request the agent refuses or cannot carry out, with the HTTP status to answer and a reason

@@ -1,4 +1,6 @@
-package io.vesicle.agent;
+package io.vesicle.agent.api;
+
+import io.vesicle.agent.ipam.Cidr;
 
 import io.vesicle.api.Messages.Attachment;
 import java.net.Inet4Address;
@@ -6,22 +8,22 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /** The checks every request's fields go through; failures are 400s naming the field. */
-final class Validation {
+public final class Validation {
     /** CNI: alphanumeric first, then alphanumerics, '_', '.', '-'. */
     private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
     /** Keeps {@code <containerID>_<ifname>.json} within a file name's 255 bytes. */
-    static final int MAX_CONTAINER_ID = 200;
-    static final int MAX_IFNAME = 15;
-    static final int MAX_LABEL = 253;
+    public static final int MAX_CONTAINER_ID = 200;
+    public static final int MAX_IFNAME = 15;
+    public static final int MAX_LABEL = 253;
 
     private Validation() {
     }
 
-    static Attachment attachment(String containerID, String ifname) {
+    public static Attachment attachment(String containerID, String ifname) {
         return new Attachment(containerID(containerID), ifname(ifname));
     }
 
-    static String containerID(String value) {
+    public static String containerID(String value) {
         if (value == null || value.isEmpty()) {
             throw ApiFailure.badRequest("containerID is required");
         }
@@ -37,7 +39,7 @@ final class Validation {
     }
 
     /** A Linux interface name: 1 to 15 bytes, no '/', ':' or white space, not "." or "..". */
-    static String ifname(String value) {
+    public static String ifname(String value) {
         if (value == null || value.isEmpty()) {
             throw ApiFailure.badRequest("ifname is required");
         }
@@ -54,7 +56,7 @@ final class Validation {
         return value;
     }
 
-    static String netns(String value) {
+    public static String netns(String value) {
         if (value == null || value.isEmpty()) {
             throw ApiFailure.badRequest("netns is required");
         }
@@ -64,7 +66,7 @@ final class Validation {
         return value;
     }
 
-    static String label(String name, String value) {
+    public static String label(String name, String value) {
         if (value != null && (value.length() > MAX_LABEL || value.chars().anyMatch(Character::isISOControl))) {
             throw ApiFailure.badRequest(name + " must be at most " + MAX_LABEL + " printable characters");
         }
@@ -72,7 +74,7 @@ final class Validation {
     }
 
     /** An address given by a delegated IPAM: IPv4 with its prefix length, a unicast host address. */
-    static Cidr.AddressWithPrefix address(String value) {
+    public static Cidr.AddressWithPrefix address(String value) {
         Cidr.AddressWithPrefix parsed;
         try {
             parsed = Cidr.parseAddressWithPrefix(value);
@@ -96,7 +98,7 @@ final class Validation {
         return parsed;
     }
 
-    static Inet4Address ipv4(String name, String value) {
+    public static Inet4Address ipv4(String name, String value) {
         try {
             return Cidr.parseAddress(value);
         } catch (IllegalArgumentException e) {
@@ -105,7 +107,7 @@ final class Validation {
     }
 
     /** For messages: control characters escaped, long values cut. */
-    static String printable(String value) {
+    public static String printable(String value) {
         StringBuilder s = new StringBuilder();
         value.codePoints().limit(80).forEach(c -> {
             if (Character.isISOControl(c)) {
