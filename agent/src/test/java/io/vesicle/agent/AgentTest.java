@@ -1,5 +1,6 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.endpoint.EndpointManager;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -138,7 +139,7 @@ class AgentTest {
         assertEquals(2, b.id());
         assertEquals("10.201.0.2/24", a.address());
         assertEquals("10.201.0.3/24", b.address());
-        assertEquals(EndpointManager.hostIfName(new Messages.Attachment("ca", "eth0")), a.hostIf());
+        assertEquals(new AttachmentKey("ca", "eth0").hostIfName(), a.hostIf());
         assertTrue(a.hostIf().matches("lxc[0-9a-f]{11}"), a.hostIf());
         assertTrue(a.ipamOwned());
         assertEquals(1450, a.mtu());
@@ -312,7 +313,7 @@ class AgentTest {
     @Test
     void aCreateCutOffAtAnyStepIsUndoneByTheRestart() throws IOException {
         String pod = ns.namespace("p");
-        for (String step : List.of("intent", "ipam", "veth", "attach")) {
+        for (String step : List.of("intent", "address", "veth", "entries", "route", "program")) {
             start(s -> {
                 if (s.equals(step)) {
                     throw new Crash(step);
@@ -380,8 +381,7 @@ class AgentTest {
         EndpointManager.RestoreReport report = agent.restoreReport();
         assertEquals(2, report.restored());
         assertEquals(1, report.cleanedUp());
-        assertEquals(2, report.staleMapEntries());
-        assertEquals(1, report.staleVeths());
+        assertEquals(3, report.staleObjects(), "two stray map entries and one stray veth");
         assertEquals(List.of(a, b), client.endpoints());
         assertTrue(client.checkEndpoint("ca", "eth0").ok());
         assertTrue(client.checkEndpoint("cb", "eth0").ok());

@@ -12,16 +12,29 @@ public final class Messages {
     public record Attachment(String containerID, String ifname) {
     }
 
-    /** PUT /v1/endpoints. address/gateway come from a delegated IPAM plugin; null = agent IPAM. */
+    /**
+     * PUT /v1/endpoints. address/gateway come from a delegated IPAM plugin; null = agent IPAM.
+     * network is the CNI network's name (the configuration's {@code name}), which scopes GC.
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record CreateEndpoint(String containerID, String ifname, String netns, String podNamespace,
-                                 String podName, String address, String gateway) {
+                                 String podName, String address, String gateway, String network) {
+        public CreateEndpoint(String containerID, String ifname, String netns, String podNamespace, String podName,
+                              String address, String gateway) {
+            this(containerID, ifname, netns, podNamespace, podName, address, gateway, null);
+        }
     }
 
-    /** An endpoint as the agent keeps it. */
+    /** An endpoint as the agent keeps it; state is its life-cycle state ("ready", "not-ready", ...). */
     public record Endpoint(int id, String containerID, String ifname, String netns, String podNamespace,
                            String podName, String hostIf, String hostMac, String mac, String address,
-                           String gateway, int mtu, boolean ipamOwned) {
+                           String gateway, int mtu, boolean ipamOwned, String network, String state) {
+        public Endpoint(int id, String containerID, String ifname, String netns, String podNamespace, String podName,
+                        String hostIf, String hostMac, String mac, String address, String gateway, int mtu,
+                        boolean ipamOwned) {
+            this(id, containerID, ifname, netns, podNamespace, podName, hostIf, hostMac, mac, address, gateway, mtu,
+                    ipamOwned, null, null);
+        }
     }
 
     /** POST /v1/ipam/allocate and /v1/ipam/release. */
@@ -45,11 +58,19 @@ public final class Messages {
     public record CheckResult(boolean ok) {
     }
 
-    /** POST /v1/gc. */
-    public record GcRequest(List<Attachment> valid) {
+    /** POST /v1/gc: network (the CNI network's name) limits it to that network's attachments. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record GcRequest(List<Attachment> valid, String network) {
+        public GcRequest(List<Attachment> valid) {
+            this(valid, null);
+        }
     }
 
-    public record GcResult(List<Attachment> removed) {
+    /** pending: attachments being removed that did not finish in the request's time. */
+    public record GcResult(List<Attachment> removed, List<Attachment> pending) {
+        public GcResult(List<Attachment> removed) {
+            this(removed, List.of());
+        }
     }
 
     /** GET /v1/healthz. */

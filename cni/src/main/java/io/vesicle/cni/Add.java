@@ -47,7 +47,7 @@ final class Add {
 
         Messages.CreateEndpoint request = new Messages.CreateEndpoint(env.containerId(), env.ifname(), env.netns(),
                 env.podNamespace(), env.podName(), delegated == null ? null : delegated.address(),
-                delegated == null ? null : delegated.gateway());
+                delegated == null ? null : delegated.gateway(), inv.config().name());
         Messages.Endpoint endpoint;
         try {
             endpoint = inv.agent().createEndpoint(request);

@@ -44,6 +44,7 @@ final class Agent {
         putIfSet(body, "podName", request.podName());
         putIfSet(body, "address", request.address());
         putIfSet(body, "gateway", request.gateway());
+        putIfSet(body, "network", request.network());
         return endpoint(call("PUT", ApiPaths.ENDPOINTS, body));
     }
 
@@ -77,6 +78,7 @@ final class Agent {
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("valid", valid);
+        putIfSet(body, "network", request.network());
         Map<String, Object> m = call("POST", ApiPaths.GC, body);
         List<Messages.Attachment> removed = new ArrayList<>();
         Object list = m.get("removed");
@@ -89,7 +91,7 @@ final class Agent {
                 }
             }
         }
-        return new Messages.GcResult(removed);
+        return new Messages.GcResult(removed, List.of());
     }
 
     static Map<String, Object> attachment(Messages.Attachment a) {
@@ -102,7 +104,8 @@ final class Agent {
     static Messages.Endpoint endpoint(Map<String, Object> m) {
         return new Messages.Endpoint(integer(m, "id"), str(m, "containerID"), str(m, "ifname"), str(m, "netns"),
                 str(m, "podNamespace"), str(m, "podName"), str(m, "hostIf"), str(m, "hostMac"), str(m, "mac"),
-                str(m, "address"), str(m, "gateway"), integer(m, "mtu"), bool(m, "ipamOwned"));
+                str(m, "address"), str(m, "gateway"), integer(m, "mtu"), bool(m, "ipamOwned"), str(m, "network"),
+                str(m, "state"));
     }
 
     /** One request and its answer as a JSON object; error statuses become ApiException. */

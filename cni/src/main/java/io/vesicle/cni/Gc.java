@@ -4,8 +4,9 @@ import io.vesicle.api.Messages;
 import java.util.List;
 
 /**
- * GC (1.1.0): the agent removes every endpoint (and its own IPAM's address) that is not in
- * {@code cni.dev/valid-attachments}; a delegated IPAM plugin that speaks 1.1.0 gets the same GC.
+ * GC (1.1.0): the agent removes every endpoint (and its own IPAM's address) of this network (the
+ * configuration's {@code name}) that is not in {@code cni.dev/valid-attachments}; endpoints of
+ * other networks served by the same agent are not touched. A delegated IPAM plugin that speaks 1.1.0 gets the same GC.
  * Prints nothing on success; what was removed goes to stderr.
  */
 final class Gc {
@@ -18,7 +19,7 @@ final class Gc {
         List<Messages.Attachment> valid = config.validAttachments();
         Messages.GcResult result;
         try {
-            result = inv.agent().gc(new Messages.GcRequest(valid));
+            result = inv.agent().gc(new Messages.GcRequest(valid, config.name()));
         } catch (RuntimeException e) {
             throw inv.agentFailure(e);
         }

@@ -34,6 +34,23 @@ public final class Bpffs {
         Errors.check(mount0(dir.toString()), "mount bpffs on " + dir);
     }
 
+    /** Refuses a pin root that is a symlink, not root's, or writable by group or others (temporary, replaced by the loader branch). */
+    public static void checkPinRoot(java.nio.file.Path root) {
+        try {
+            if (java.nio.file.Files.isSymbolicLink(root)) {
+                throw new IllegalStateException("pin root " + root + " is a symbolic link");
+            }
+            int uid = (Integer) java.nio.file.Files.getAttribute(root, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) java.nio.file.Files.getAttribute(root, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (uid != 0 || (mode & 022) != 0) {
+                throw new IllegalStateException("pin root " + root + " is owned by uid " + uid + " with mode "
+                        + Integer.toOctalString(mode & 07777) + ": it must be root's and writable by root alone");
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot check the pin root " + root, e);
+        }
+    }
+
     private static native long fsType0(String path);
 
     private static native int mount0(String path);

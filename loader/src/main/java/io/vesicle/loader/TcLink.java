@@ -125,6 +125,21 @@ public final class TcLink implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes this handle and leaves the filter attached: the kernel keeps it for running pods, and
+     * whoever detaches later does so by device ({@link #detach}).
+     */
+    public synchronized void release() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (nsFd >= 0) {
+            OwnedFd.close0(nsFd);
+            nsFd = -1;
+        }
+    }
+
     @Override
     public String toString() {
         return "TcLink[" + name(direction) + " of ifindex " + ifindex + " in " + namespace + "]";

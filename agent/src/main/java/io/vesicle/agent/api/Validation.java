@@ -2,7 +2,7 @@ package io.vesicle.agent.api;
 
 import io.vesicle.agent.ipam.Cidr;
 
-import io.vesicle.api.Messages.Attachment;
+import io.vesicle.agent.core.AttachmentKey;
 import java.net.Inet4Address;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 public final class Validation {
     /** CNI: alphanumeric first, then alphanumerics, '_', '.', '-'. */
     private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
+    private static final Pattern NETWORK = Pattern.compile("[A-Za-z0-9_.\\-]+");
     /** Keeps {@code <containerID>_<ifname>.json} within a file name's 255 bytes. */
     public static final int MAX_CONTAINER_ID = 200;
     public static final int MAX_IFNAME = 15;
@@ -19,8 +20,8 @@ public final class Validation {
     private Validation() {
     }
 
-    public static Attachment attachment(String containerID, String ifname) {
-        return new Attachment(containerID(containerID), ifname(ifname));
+    public static AttachmentKey attachment(String containerID, String ifname) {
+        return new AttachmentKey(containerID(containerID), ifname(ifname));
     }
 
     public static String containerID(String value) {
@@ -38,20 +39,39 @@ public final class Validation {
         return value;
     }
 
-    /** A Linux interface name: 1 to 15 bytes, no '/', ':' or white space, not "." or "..". */
+    /**
+     * A Linux interface name by the kernel's own rule (dev_valid_name), counted in bytes: 1 to 15
+     * bytes, not "." or "..", no '/', ':' or byte the kernel counts as white space (which in its
+     * table includes 0xa0, a byte of many UTF-8 characters); control characters are refused too,
+     * since the name travels into logs and file names.
+     */
     public static String ifname(String value) {
         if (value == null || value.isEmpty()) {
             throw ApiFailure.badRequest("ifname is required");
         }
-        int bytes = value.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > MAX_IFNAME) {
-            throw ApiFailure.badRequest("ifname '" + printable(value) + "' is " + bytes + " bytes long (at most "
+        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > MAX_IFNAME) {
+            throw ApiFailure.badRequest("ifname '" + printable(value) + "' is " + bytes.length + " bytes long (at most "
                     + MAX_IFNAME + ")");
         }
-        if (value.equals(".") || value.equals("..") || value.chars().anyMatch(c -> c == '/' || c == ':'
-                || Character.isWhitespace(c) || Character.isISOControl(c))) {
-            throw ApiFailure.badRequest("ifname '" + printable(value)
-                    + "' is not a valid interface name (no '/', ':', spaces or control characters; not . or ..)");
+        if (value.equals(".") || value.equals("..")) {
+            throw ApiFailure.badRequest("ifname '" + value + "' is not a valid interface name");
+        }
+        for (byte b : bytes) {
+            int c = b & 0xff;
+            if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 || c < 0x20 || c == 0x7f) {
+                throw ApiFailure.badRequest("ifname '" + printable(value) + "' is not a valid interface name (no '/',"
+                        + " ':', white space or control characters)");
+            }
+        }
+        return value;
+    }
+
+    /** A CNI network name: letters, digits, '_', '.', '-' (the spec's rule); optional. */
+    public static String network(String value) {
+        if (value != null && (value.isEmpty() || value.length() > MAX_LABEL || !NETWORK.matcher(value).matches())) {
+            throw ApiFailure.badRequest("network '" + printable(value) + "' must be 1 to " + MAX_LABEL
+                    + " letters, digits, '_', '.' or '-'");
         }
         return value;
     }
@@ -73,29 +93,16 @@ public final class Validation {
         return value;
     }
 
-    /** An address given by a delegated IPAM: IPv4 with its prefix length, a unicast host address. */
+    /**
+     * An address given by a delegated IPAM, parsed: IPv4 with its prefix length. Whether a pod may
+     * have it is the IPAM's to say ({@code Ipam.check}).
+     */
     public static Cidr.AddressWithPrefix address(String value) {
-        Cidr.AddressWithPrefix parsed;
         try {
-            parsed = Cidr.parseAddressWithPrefix(value);
+            return Cidr.parseAddressWithPrefix(value);
         } catch (IllegalArgumentException e) {
             throw ApiFailure.badRequest("address: " + e.getMessage());
         }
-        byte[] b = parsed.address().getAddress();
-        int first = b[0] & 0xff;
-        if (parsed.address().isAnyLocalAddress() || parsed.address().isLoopbackAddress() || first >= 224
-                || (first == 0)) {
-            throw ApiFailure.badRequest("address " + value + " is not a unicast host address");
-        }
-        if (parsed.prefixLength() < 32 && parsed.prefixLength() > 0) {
-            Cidr network = new Cidr(Cidr.fromInt(Cidr.toInt(parsed.address()) & Cidr.mask(parsed.prefixLength())),
-                    parsed.prefixLength());
-            if (parsed.prefixLength() < 31 && (parsed.address().equals(network.network())
-                    || parsed.address().equals(network.broadcast()))) {
-                throw ApiFailure.badRequest("address " + value + " is the network or broadcast address of " + network);
-            }
-        }
-        return parsed;
     }
 
     public static Inet4Address ipv4(String name, String value) {

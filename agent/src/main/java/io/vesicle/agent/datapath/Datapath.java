@@ -3,43 +3,57 @@ package io.vesicle.agent.datapath;
 import io.vesicle.loader.BpfObject;
 import io.vesicle.loader.NetNs;
 import io.vesicle.loader.Netlink;
-import io.vesicle.loader.NoSuchDeviceException;
 import io.vesicle.loader.ObjectSpec;
 import io.vesicle.loader.Program;
-import io.vesicle.loader.TcDirection;
-import io.vesicle.loader.TcLink;
 import io.vesicle.maps.DatapathMaps;
 import io.vesicle.maps.EndpointInfo;
-import io.vesicle.maps.EndpointKey;
 import io.vesicle.maps.IfIndex;
 import io.vesicle.maps.MacAddress;
+import java.io.IOException;
 import java.net.Inet4Address;
-import java.util.Map;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
- * The node's datapath: the loaded programs and their maps, and the endpoints wired to them.
- * {@link #attach} makes a veth in the node's namespace belong to an endpoint; {@link #detach} takes
- * that away again. Both leave nothing half-done: a failed attach undoes what it did.
+ * The node's datapath: the loaded programs and their maps, and the {@link Realizer}s that make an
+ * endpoint's kernel state match its {@link EndpointWiring}, in the order they apply: the veth,
+ * the datapath entries (before the program, so it never meets an unknown sender), the node's
+ * route to the pod, the program. This package is the only one that touches the loader and maps.
  */
 public final class Datapath implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/META-INF/bpf/bpf_lxc.o";
     public static final String FROM_CONTAINER = "from_container";
     static final String GATEWAY_CONSTANT = "CFG_GATEWAY_IP4";
+    /** Where runtimes keep named network namespaces, searched when a pod's netns must be found again. */
+    private static final List<Path> NETNS_DIRS = List.of(Path.of("/run/netns"), Path.of("/var/run/netns"));
 
     private final NetNs nodeNs;
     private final BpfObject object;
     private final DatapathMaps maps;
     private final Program fromContainer;
-    /** Attachments made by this process, to know whether a qdisc is ours to remove. */
-    private final Map<Integer, TcLink> links = new ConcurrentHashMap<>();
+    private final PodNamespaces podNamespaces;
+    private final List<Realizer> realizers;
+    /** The realizers that wire an existing veth, for {@link #attach}. */
+    private final List<Realizer> nodeSide;
 
     private Datapath(NetNs nodeNs, BpfObject object) {
         this.nodeNs = nodeNs;
         this.object = object;
         this.maps = DatapathMaps.of(object);
         this.fromContainer = object.program(FROM_CONTAINER);
+        this.podNamespaces = new PodNamespaces(nodeNs);
+        this.nodeSide = List.of(new EndpointEntriesRealizer(nodeNs, maps), new HostRouteRealizer(nodeNs),
+                new TcProgramRealizer(nodeNs, fromContainer));
+        List<Realizer> all = new ArrayList<>();
+        all.add(new PodInterfaceRealizer(nodeNs, podNamespaces));
+        all.addAll(nodeSide);
+        this.realizers = List.copyOf(all);
     }
 
     /**
@@ -65,47 +79,102 @@ public final class Datapath implements AutoCloseable {
         return fromContainer;
     }
 
-    /**
-     * Wires endpoint's host-side veth: map entries first (so the program never sees an unknown
-     * sender), then a host route for the node stack's replies, then the program on tc ingress.
-     * Attaching an already attached endpoint replaces its entries and program in place.
-     */
-    public EndpointInfo attach(Endpoint endpoint) {
-        Netlink.Link veth = Netlink.link(nodeNs, endpoint.hostIfName())
-                .orElseThrow(() -> new NoSuchDeviceException("endpoint " + endpoint.id() + ": no device "
-                        + endpoint.hostIfName() + " in " + NetNs.describe(nodeNs)));
-        EndpointInfo info = new EndpointInfo(endpoint.address(), veth.index(), endpoint.id(), endpoint.identity(),
-                0, endpoint.mac(), MacAddress.of(veth.mac()));
-        Optional<EndpointInfo> previous = maps.endpoints().get(new EndpointKey(endpoint.address()));
-        if (previous.isPresent() && previous.get().ifindex() != veth.index()) {
-            throw new IllegalStateException("endpoint " + endpoint.id() + ": address " + endpoint.address()
-                    .getHostAddress() + " already belongs to endpoint " + previous.get().endpointId());
+    /** In the order they apply; remove in reverse. */
+    public List<Realizer> realizers() {
+        return realizers;
+    }
+
+    public PodNamespaces podNamespaces() {
+        return podNamespaces;
+    }
+
+    /** Whether the node has a link of that name. */
+    public boolean hasInterface(String name) {
+        return Netlink.link(nodeNs, name).isPresent();
+    }
+
+    /** The node's own IPv4 addresses, on every link of its namespace. */
+    public Set<Inet4Address> nodeAddresses() {
+        Set<Inet4Address> addresses = new HashSet<>();
+        for (Netlink.Address a : Netlink.addresses(nodeNs, 0)) {
+            if (a.address() instanceof Inet4Address v4) {
+                addresses.add(v4);
+            }
         }
-        Netlink.Route route = Netlink.Route.link(endpoint.address(), 32, veth.index());
-        boolean fresh = previous.isEmpty();
-        try {
-            maps.endpointsByIfindex().put(new IfIndex(veth.index()), info);
-            maps.endpoints().put(new EndpointKey(endpoint.address()), info);
-            Netlink.addRoute(nodeNs, route, true);
-            TcLink link = TcLink.attach(fromContainer, nodeNs, veth.index(), TcDirection.INGRESS);
-            TcLink earlier = links.put(endpoint.id(), link);
-            if (earlier != null && earlier.createdQdisc() && !link.createdQdisc()) {
-                links.put(endpoint.id(), earlier); // keep knowing that the qdisc is ours
+        return addresses;
+    }
+
+    /**
+     * What the kernel shows of a wired endpoint whose host side is hostIf: its entry by sender
+     * (address, id, identity, pod MAC). Empty when the veth or the entry is gone.
+     */
+    public Optional<EndpointInfo> observe(String hostIf) {
+        return Netlink.link(nodeNs, hostIf).flatMap(l -> maps.endpointsByIfindex().get(new IfIndex(l.index())));
+    }
+
+    /**
+     * The network namespace file, among the runtimes' named ones and the processes', that holds
+     * podIf with mac; for rebuilding an endpoint whose state file was lost.
+     */
+    public Optional<Path> findPodNamespace(String podIf, String mac) {
+        List<Path> candidates = new ArrayList<>();
+        for (Path dir : NETNS_DIRS) {
+            candidates.addAll(list(dir, s -> s));
+        }
+        candidates.addAll(list(Path.of("/proc"), s -> s.filter(p -> p.getFileName().toString().chars()
+                .allMatch(Character::isDigit)).map(p -> p.resolve("ns/net"))));
+        for (Path candidate : candidates) {
+            try (NetNs ns = podNamespaces.open(candidate)) {
+                Optional<Netlink.Link> link = Netlink.link(ns, podIf);
+                if (link.isPresent() && MacAddress.of(link.get().mac()).toString().equals(mac)) {
+                    return Optional.of(candidate);
+                }
+            } catch (RuntimeException e) {
+                // not a pod's namespace, or gone meanwhile
             }
-            return info;
-        } catch (RuntimeException e) {
-            // A re-attach keeps what the earlier attach left working; a fresh one leaves nothing.
-            if (fresh) {
-                Netlink.deleteRoute(nodeNs, route);
-                removeEntries(endpoint.address(), veth.index());
-            }
-            throw e;
+        }
+        return Optional.empty();
+    }
+
+    private static List<Path> list(Path dir, java.util.function.Function<Stream<Path>, Stream<Path>> map) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return map.apply(entries.sorted()).toList();
+        } catch (IOException e) {
+            return List.of();
         }
     }
 
     /**
-     * Unwires an endpoint: program first (traffic falls back to the node stack), then route and map
-     * entries; a clsact qdisc this process created goes too. Succeeds when parts are already gone.
+     * Wires the existing veth of endpoint: datapath entries, the node's route, the program on tc
+     * ingress. Attaching an attached endpoint replaces its entries and program in place. A failed
+     * fresh attach leaves nothing.
+     */
+    public EndpointInfo attach(Endpoint endpoint) {
+        EndpointWiring w = wiring(endpoint);
+        boolean fresh = maps.endpoints().get(new io.vesicle.maps.EndpointKey(endpoint.address())).isEmpty();
+        List<Realizer> done = new ArrayList<>();
+        try {
+            for (Realizer r : nodeSide) {
+                r.apply(w);
+                done.add(r);
+            }
+        } catch (RuntimeException e) {
+            if (fresh) {
+                for (int i = done.size() - 1; i >= 0; i--) {
+                    done.get(i).remove(w);
+                }
+            }
+            throw e;
+        }
+        return observe(endpoint.hostIfName()).orElseThrow();
+    }
+
+    /**
+     * Unwires an endpoint: program and qdisc first (traffic falls back to the node stack), then
+     * route and entries. Succeeds when parts are already gone.
      */
     public void detach(Endpoint endpoint) {
         detach(endpoint.id(), endpoint.hostIfName(), endpoint.address());
@@ -113,37 +182,20 @@ public final class Datapath implements AutoCloseable {
 
     /** {@link #detach(Endpoint)} by what identifies an endpoint. */
     public void detach(int endpointId, String hostIfName, Inet4Address address) {
-        Optional<Netlink.Link> veth = Netlink.link(nodeNs, hostIfName);
-        TcLink link = links.remove(endpointId);
-        if (link != null) {
-            link.close();
-            if (link.createdQdisc() && veth.isPresent()) {
-                TcLink.removeClsact(nodeNs, link.ifindex());
-            }
+        EndpointWiring w = new EndpointWiring(endpointId, hostIfName, null, null, address, null, 0, null, 0);
+        for (int i = nodeSide.size() - 1; i >= 0; i--) {
+            nodeSide.get(i).remove(w);
         }
-        Optional<EndpointInfo> known = maps.endpoints().get(new EndpointKey(address));
-        int ifindex = veth.map(Netlink.Link::index).orElse(known.map(EndpointInfo::ifindex).orElse(0));
-        if (link == null && veth.isPresent()) {
-            // Attached by an earlier process: drop the filter, leave the qdisc.
-            TcLink.detach(nodeNs, veth.get().index(), TcDirection.INGRESS);
-        }
-        if (veth.isPresent()) {
-            Netlink.deleteRoute(nodeNs, Netlink.Route.link(address, 32, veth.get().index()));
-        }
-        removeEntries(address, ifindex);
     }
 
-    private void removeEntries(Inet4Address address, int ifindex) {
-        maps.endpoints().remove(new EndpointKey(address));
-        if (ifindex > 0) {
-            maps.endpointsByIfindex().remove(new IfIndex(ifindex));
-        }
+    private static EndpointWiring wiring(Endpoint e) {
+        return new EndpointWiring(e.id(), e.hostIfName(), null, null, e.address(), null, 0, e.mac().toString(),
+                e.identity());
     }
 
     /** Closes this process's handles; attached programs and pinned maps stay for running pods. */
     @Override
     public void close() {
-        links.clear();
         object.close();
     }
 }

@@ -9,7 +9,8 @@ import java.net.UnknownHostException;
 
 /**
  * A pod's veth as the plugin leaves it: the host side up in the node's namespace, and inside the
- * pod a /32 address, a link-scope route to the gateway and a default route via it (the
+ * pod a /32 address, a link-scope route to the gateway and a default route via it, both added
+ * exclusively: a route the namespace already has is a conflict, never replaced (the
  * Cilium/Calico layout: every packet leaves through the host side, whose program answers ARP).
  *
  * @param hostIf   host-side device name
@@ -36,8 +37,8 @@ public record PodInterface(String hostIf, int hostIndex, String podIf, int podIn
                     "veth peer " + podIf + " did not appear in " + NetNs.describe(podNs)));
             Netlink.setUp(podNs, pod.index());
             Netlink.addAddress(podNs, pod.index(), address, 32);
-            Netlink.addRoute(podNs, Netlink.Route.link(gateway, 32, pod.index()), true);
-            Netlink.addRoute(podNs, Netlink.Route.via(ANY, 0, gateway, pod.index(), true), true);
+            Netlink.addRoute(podNs, Netlink.Route.link(gateway, 32, pod.index()), false);
+            Netlink.addRoute(podNs, Netlink.Route.via(ANY, 0, gateway, pod.index(), true), false);
             return new PodInterface(hostIf, host.index(), podIf, pod.index(), MacAddress.of(pod.mac()));
         } catch (RuntimeException e) {
             Netlink.deleteLink(nodeNs, hostIf); // takes the peer with it

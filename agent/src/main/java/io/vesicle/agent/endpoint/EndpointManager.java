@@ -1,86 +1,55 @@
 package io.vesicle.agent.endpoint;
 
-import io.vesicle.agent.api.ApiFailure;
-import io.vesicle.agent.api.Validation;
-import io.vesicle.agent.ipam.Ipam;
-import io.vesicle.agent.ipam.Cidr;
-import io.vesicle.agent.AgentConfig;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import io.vesicle.agent.util.Throwables;
-
+import io.vesicle.agent.core.AgentException;
+import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.datapath.Datapath;
-import io.vesicle.agent.datapath.Endpoint;
-import io.vesicle.agent.datapath.PodInterface;
-import io.vesicle.api.Messages;
-import io.vesicle.api.Messages.Attachment;
-import io.vesicle.loader.Errors;
-import io.vesicle.loader.NativeException;
-import io.vesicle.loader.NetNs;
-import io.vesicle.loader.Netlink;
-import io.vesicle.loader.TcDirection;
-import io.vesicle.loader.TcLink;
+import io.vesicle.agent.datapath.EndpointWiring;
+import io.vesicle.agent.datapath.Realizer;
+import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.agent.util.Throwables;
 import io.vesicle.maps.EndpointInfo;
-import io.vesicle.maps.EndpointKey;
-import io.vesicle.maps.IfIndex;
-import io.vesicle.maps.MacAddress;
 import java.net.Inet4Address;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.regex.Pattern;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The node's endpoints: a pod's veth wired to the datapath, its address and its state file.
+ * The node's endpoints: one {@link Endpoint} per attachment, one desired state each
+ * ({@link EndpointWiring}, derived from the endpoint and its IPAM allocation), made true in the
+ * kernel by builds that loop over the datapath's {@link Realizer}s. Every change to an endpoint
+ * asks for a build with a reason on the endpoint's own {@link EndpointQueue}; a create waits for
+ * its first build.
  *
- * <p>Crash safety: a create writes its intent ({@link EndpointState#CREATING}) before it changes
- * anything, and a delete removes the state file last; so whenever the agent dies, its state files
- * name every veth, map entry and address it may have made, and {@link #restore()} finishes the
- * job: ready endpoints are re-attached in place, intents are rolled back, and whatever is left in
- * the maps and the node's namespace without an endpoint is removed.
+ * <p>Crash safety: a create writes its intent before it changes anything, a delete writes its
+ * intent to go before it removes anything and removes the file last; so whenever the agent dies,
+ * the files name every veth, entry and address it may have made, and {@link #restore()} finishes
+ * the job. A file that cannot be read is rebuilt from what the node and the maps show.
  *
- * <p>Concurrency: operations on one attachment (containerID, ifname) are serialized by a lock
- * stripe; different pods proceed in parallel. Endpoint ids, addresses and names are chosen under
- * one short lock.
+ * <p>Locks: the registry's monitor guards only the in-memory indexes (ids, names); nothing that
+ * can wait on the outside world runs under it. Work on one endpoint is ordered by its queue.
  */
 public final class EndpointManager {
     private static final Logger LOG = LoggerFactory.getLogger(EndpointManager.class);
     /** No identities are allocated yet: every pod carries this one. */
     static final int POD_IDENTITY = 0;
-    /** Host-side names this agent gives: "lxc" + 11 hex digits. */
-    static final Pattern HOST_IF = Pattern.compile("lxc[0-9a-f]{11}");
-    private static final int STRIPES = 256;
-    private static final Inet4Address ANY = Cidr.fromInt(0);
 
-    private final AgentConfig config;
-    private final NetNs nodeNs;
-    private final Datapath datapath;
-    private final Ipam ipam;
-    private final StateStore store;
-    private final Checkpoint checkpoint;
-    private final Map<Attachment, EndpointState> endpoints = new ConcurrentHashMap<>();
-    private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
-    /** Guards choosing ids, addresses and names among all endpoints. */
-    private final Object allocation = new Object();
-
-    /** Called at each step of a create; tests throw an Error there to play a crash. */
+    /** Called at each step of a build and a teardown; tests fail there to play a crash or a fault. */
     @FunctionalInterface
     public interface Checkpoint {
         Checkpoint NONE = step -> { };
@@ -88,263 +57,205 @@ public final class EndpointManager {
         void reached(String step);
     }
 
-    /**
-     * @param nodeNs the node's namespace, where host-side veths live ({@code null}: this process's)
-     */
-    public EndpointManager(AgentConfig config, NetNs nodeNs, Datapath datapath, Ipam ipam, Path endpointDir,
-                           Checkpoint checkpoint) {
-        this.config = config;
-        this.nodeNs = nodeNs;
-        this.datapath = datapath;
-        this.ipam = ipam;
-        this.store = new StateStore(endpointDir);
-        this.checkpoint = checkpoint;
-        for (int i = 0; i < STRIPES; i++) {
-            stripes[i] = new ReentrantLock();
-        }
+    /** What a create asks for. {@code address} is a delegated IPAM's, null for the agent's own. */
+    public record CreateRequest(AttachmentKey key, String network, Path netns, String podNamespace, String podName,
+                                Cidr.AddressWithPrefix address) {
     }
-
-    // ---- restore ----
 
     /** What {@link #restore()} found and did, for the log and the tests. */
-    public record RestoreReport(int restored, int cleanedUp, int rolledBack, int staleMapEntries, int staleVeths) {
+    public record RestoreReport(int restored, int cleanedUp, int rolledBack, int rebuilt, int failed,
+                                int staleObjects) {
     }
 
-    /**
-     * Brings the node back to what the state files say, without touching running pods' traffic:
-     * re-attaching replaces the tc filter in place and rewrites identical map entries.
-     */
-    public RestoreReport restore() {
-        int restored = 0;
-        int cleanedUp = 0;
-        int rolledBack = 0;
-        for (EndpointState state : store.loadAll()) {
-            Attachment key = state.key();
-            endpoints.put(key, state);
-            try {
-                if (!state.ready()) {
-                    cleanup(key, state);
-                    rolledBack++;
-                    LOG.info("restore: rolled back the unfinished create of " + describe(key));
-                } else if (Netlink.link(nodeNs, state.hostIf()).isEmpty()) {
-                    cleanup(key, state);
-                    cleanedUp++;
-                    LOG.info("restore: " + describe(key) + " lost its veth " + state.hostIf() + " (pod gone); cleaned up");
-                } else {
-                    datapath.attach(datapathEndpoint(state));
-                    restored++;
-                }
-            } catch (RuntimeException e) {
-                LOG.error("restore: " + describe(key) + " could not be restored; it stays for a DELETE or GC" + ": " + Throwables.describe(e));
-            }
-        }
-        int[] stale = reconcile();
-        RestoreReport report = new RestoreReport(restored, cleanedUp, rolledBack, stale[0], stale[1]);
-        LOG.info("restore: " + restored + " endpoints re-attached, " + cleanedUp + " cleaned up, " + rolledBack
-                + " unfinished creates rolled back, " + stale[0] + " stale map entries and " + stale[1]
-                + " stale veths removed");
-        return report;
+    /** What a GC removed, and what it asked to remove but did not see finish in time. */
+    public record GcReport(List<AttachmentKey> removed, List<AttachmentKey> pending) {
     }
 
-    /** Removes map entries and lxc veths no endpoint accounts for. */
-    private int[] reconcile() {
-        Map<Inet4Address, Integer> expected = new HashMap<>();
-        Set<String> hostIfs = new HashSet<>();
-        for (EndpointState state : endpoints.values()) {
-            hostIfs.add(state.hostIf());
+    private final Datapath datapath;
+    private final Ipam ipam;
+    private final EndpointStore store;
+    private final Inet4Address gateway;
+    private final int mtu;
+    private final Checkpoint checkpoint;
+    private final ExecutorService builders;
+    /** Guarded by itself. */
+    private final Map<AttachmentKey, Endpoint> registry = new LinkedHashMap<>();
+
+    public EndpointManager(Datapath datapath, Ipam ipam, Path stateDir, Inet4Address gateway, int mtu,
+                           Checkpoint checkpoint, ExecutorService builders) {
+        this.datapath = datapath;
+        this.ipam = ipam;
+        this.store = new EndpointStore(stateDir);
+        this.gateway = gateway;
+        this.mtu = mtu;
+        this.checkpoint = checkpoint;
+        this.builders = builders;
+    }
+
+    // ---- reading ----
+
+    public Optional<EndpointView> get(AttachmentKey key) {
+        return endpoint(key).map(this::view);
+    }
+
+    /** Every endpoint, by id. */
+    public List<EndpointView> list() {
+        List<Endpoint> all;
+        synchronized (registry) {
+            all = new ArrayList<>(registry.values());
         }
-        Map<String, Integer> indexes = new HashMap<>();
-        List<Netlink.Link> links = Netlink.links(nodeNs);
-        for (Netlink.Link link : links) {
-            indexes.put(link.name(), link.index());
+        return all.stream().sorted(Comparator.comparingInt(Endpoint::id)).map(this::view).toList();
+    }
+
+    public int count(Endpoint.State state) {
+        synchronized (registry) {
+            return (int) registry.values().stream().filter(e -> e.state() == state).count();
         }
-        for (EndpointState state : endpoints.values()) {
-            Integer index = indexes.get(state.hostIf());
-            if (state.ready() && index != null && state.ip() != null) {
-                expected.put(state.ip(), index);
-            }
+    }
+
+    private EndpointView view(Endpoint e) {
+        return EndpointView.of(e, ipam.allocationOf(e.key()).orElse(null));
+    }
+
+    private Optional<Endpoint> endpoint(AttachmentKey key) {
+        synchronized (registry) {
+            return Optional.ofNullable(registry.get(key));
         }
-        int entries = 0;
-        for (Map.Entry<EndpointKey, EndpointInfo> e : datapath.maps().endpoints().entries().entrySet()) {
-            Integer index = expected.get(e.getKey().address());
-            if (index == null || index != e.getValue().ifindex()) {
-                datapath.maps().endpoints().remove(e.getKey());
-                entries++;
-            }
-        }
-        Set<Integer> expectedIndexes = new HashSet<>(expected.values());
-        for (IfIndex index : datapath.maps().endpointsByIfindex().keys()) {
-            if (!expectedIndexes.contains(index.value())) {
-                datapath.maps().endpointsByIfindex().remove(index);
-                entries++;
-            }
-        }
-        int veths = 0;
-        for (Netlink.Link link : links) {
-            if (HOST_IF.matcher(link.name()).matches() && link.kind().equals("veth") && !hostIfs.contains(link.name())) {
-                if (PodInterface.remove(nodeNs, link.name())) {
-                    veths++;
-                    LOG.info("restore: deleted " + link.name() + ", a veth no endpoint accounts for");
-                }
-            }
-        }
-        return new int[] {entries, veths};
     }
 
     // ---- create ----
 
-    public Messages.Endpoint create(Messages.CreateEndpoint request) {
-        Attachment key = Validation.attachment(request.containerID(), request.ifname());
-        String netns = Validation.netns(request.netns());
-        Validation.label("podNamespace", request.podNamespace());
-        Validation.label("podName", request.podName());
-        Cidr.AddressWithPrefix given = null;
-        if (request.address() != null) {
-            given = Validation.address(request.address());
-            if (given.address().equals(config.gateway())) {
-                throw ApiFailure.badRequest("address " + request.address() + " is the node's gateway");
-            }
+    /**
+     * Creates the endpoint and completes when its first build has: with the endpoint READY, or
+     * with the failure after everything the build did is undone.
+     */
+    public CompletableFuture<EndpointView> create(CreateRequest request) {
+        Optional<Endpoint> existing = endpoint(request.key());
+        if (existing.isEmpty()) {
+            return createFresh(request);
         }
-        if (request.gateway() != null) {
-            if (given == null) {
-                throw ApiFailure.badRequest("gateway is given without an address");
+        Endpoint old = existing.get();
+        return old.queue.submit(() -> {
+            if (isLive(old, request.netns())) {
+                throw alreadyExists(old, request.netns());
             }
-            Inet4Address gateway = Validation.ipv4("gateway", request.gateway());
-            if (!gateway.equals(config.gateway())) {
-                throw ApiFailure.badRequest("gateway " + request.gateway() + " is not this node's gateway "
-                        + config.gateway().getHostAddress() + " (the only address the datapath answers ARP for)");
-            }
-        }
-        if (!Files.exists(Path.of(netns))) {
-            throw ApiFailure.notFound("netns " + netns + " does not exist");
-        }
-        ReentrantLock lock = lock(key);
-        try {
-            EndpointState existing = endpoints.get(key);
-            if (existing != null) {
-                if (existing.ready() && Netlink.link(nodeNs, existing.hostIf()).isPresent()
-                        && (!existing.netns().equals(netns) || podSideMatches(existing))) {
-                    throw alreadyExists(existing, netns);
-                }
-                // An earlier create that could not be undone, or an endpoint whose pod namespace
-                // went away without a DELETE (its veth is gone, or going: the kernel tears a
-                // deleted namespace down asynchronously): clear it and start afresh.
-                cleanup(key, existing);
-            }
-            try (NetNs podNs = openPodNamespace(netns)) {
-                if (podLink(podNs, netns, key.ifname()).isPresent()) {
-                    throw ApiFailure.conflict("interface " + key.ifname() + " already exists in netns " + netns);
-                }
-                return create(key, request, netns, podNs, given);
-            }
-        } finally {
-            lock.unlock();
-        }
+            // An earlier create that could not be undone, or a pod whose namespace went away
+            // without a DELETE (its veth is gone, or going: the kernel tears a deleted namespace
+            // down asynchronously): clear it and start afresh.
+            teardown(old, "replaced by a new create");
+            return null;
+        }).thenCompose(ignored -> createFresh(request));
     }
 
-    /** Whether the endpoint's pod side is in its netns, with its MAC. */
-    private static boolean podSideMatches(EndpointState state) {
-        try (NetNs podNs = NetNs.open(Path.of(state.netns()))) {
-            return Netlink.link(podNs, state.ifname())
-                    .map(link -> MacAddress.of(link.mac()).toString().equals(state.mac())).orElse(false);
-        } catch (NativeException e) {
+    private boolean isLive(Endpoint e, Path netns) {
+        if (e.state() == Endpoint.State.CREATING || e.state() == Endpoint.State.NOT_READY
+                || !datapath.hasInterface(e.hostIf())) {
             return false;
         }
+        return !netns.equals(e.netns()) || verify(e).isEmpty();
     }
 
     /** CNI: an ADD must fail when the interface already exists in the container. */
-    private static ApiFailure alreadyExists(EndpointState existing, String netns) {
-        String where = existing.netns().equals(netns) ? "interface " + existing.key().ifname() + " in netns " + netns
-                : "in netns " + existing.netns() + "; delete it first";
-        return ApiFailure.conflict("endpoint " + describe(existing.key()) + " already exists (" + where + ")");
+    private static AgentException alreadyExists(Endpoint e, Path netns) {
+        String where = netns.equals(e.netns()) ? "interface " + e.key().ifname() + " in netns " + netns
+                : "in netns " + e.netns() + "; delete it first";
+        return AgentException.conflict("endpoint " + e.key() + " already exists (" + where + ")");
     }
 
-    private Messages.Endpoint create(Attachment key, Messages.CreateEndpoint request, String netns, NetNs podNs,
-                                     Cidr.AddressWithPrefix given) {
-        String hostIf = hostIfName(key);
-        EndpointState state;
-        synchronized (allocation) {
-            for (EndpointState other : endpoints.values()) {
-                if (other.hostIf().equals(hostIf) || StateStore.fileName(other.key()).equals(StateStore.fileName(key))) {
-                    throw ApiFailure.conflict("endpoint " + describe(other.key()) + " already uses the names of "
-                            + describe(key) + " (" + hostIf + ", " + StateStore.fileName(key) + ")");
+    private CompletableFuture<EndpointView> createFresh(CreateRequest request) {
+        AttachmentKey key = request.key();
+        Endpoint endpoint;
+        synchronized (registry) {
+            for (Endpoint other : registry.values()) {
+                if (other.key().equals(key)) {
+                    return CompletableFuture.failedFuture(AgentException.conflict("endpoint " + key
+                            + " is being created or removed by another request"));
                 }
-                if (given != null && given.address().equals(other.ip())) {
-                    throw ApiFailure.conflict("address " + given.address().getHostAddress() + " belongs to endpoint "
-                            + describe(other.key()));
-                }
-            }
-            if (given != null) {
-                Optional<Attachment> holder = ipam.ownerOf(given.address());
-                if (holder.isPresent() && !holder.get().equals(key)) {
-                    throw ApiFailure.conflict("address " + given.address().getHostAddress()
-                            + " is allocated by the agent IPAM to " + describe(holder.get()));
+                if (other.hostIf().equals(key.hostIfName())
+                        || EndpointStore.fileName(other.key()).equals(EndpointStore.fileName(key))) {
+                    return CompletableFuture.failedFuture(AgentException.conflict("endpoint " + other.key()
+                            + " already uses the names of " + key + " (" + key.hostIfName() + ", "
+                            + EndpointStore.fileName(key) + ")"));
                 }
             }
-            state = new EndpointState(EndpointState.CREATING, lowestFreeId(), key.containerID(), key.ifname(), netns,
-                    request.podNamespace(), request.podName(), hostIf, null, null,
-                    given == null ? null : given.toString(), config.gateway().getHostAddress(), config.mtu(),
-                    given == null, POD_IDENTITY);
-            endpoints.put(key, state);
+            endpoint = new Endpoint(Endpoint.State.CREATING, key, lowestFreeId(), request.network(), request.netns(),
+                    request.podNamespace(), request.podName(), gateway, mtu, POD_IDENTITY, null, null,
+                    new EndpointQueue(builders));
+            registry.put(key, endpoint);
         }
-        boolean allocated = false;
-        boolean veth = false;
-        boolean attached = false;
+        return endpoint.queue.submit(() -> firstBuild(endpoint, request.address()));
+    }
+
+    private int lowestFreeId() {
+        Set<Integer> used = new HashSet<>();
+        registry.values().forEach(e -> used.add(e.id()));
+        int id = 1;
+        while (used.contains(id)) {
+            id++;
+        }
+        return id;
+    }
+
+    private EndpointView firstBuild(Endpoint endpoint, Cidr.AddressWithPrefix delegated) {
+        AttachmentKey key = endpoint.key();
+        boolean heldBefore = ipam.allocationOf(key).isPresent();
+        List<Realizer> applied = new ArrayList<>();
+        EndpointWiring wiring = null;
         try {
-            store.write(state);
+            store.write(record(endpoint, EndpointStore.Status.creating));
             checkpoint.reached("intent");
-            if (given == null) {
-                synchronized (allocation) {
-                    boolean held = ipam.addressOf(key).isPresent();
-                    Inet4Address ip = ipam.allocate(key, addressesInUse(key)::contains);
-                    allocated = !held;
-                    state = state.withAddress(ip.getHostAddress() + "/" + config.podCIDR().prefixLength());
-                    endpoints.put(key, state);
-                }
+            Ipam.Allocation address = delegated != null
+                    ? ipam.reserve(key, endpoint.network(), delegated.address(), delegated.prefixLength())
+                    : ipam.allocate(key, endpoint.network());
+            checkpoint.reached("address");
+            wiring = wiring(endpoint, address);
+            if (datapath.hasInterface(endpoint.hostIf())) {
+                LOG.info("endpoint {}: deleting a leftover {}", key, endpoint.hostIf());
+                datapath.realizers().get(0).remove(wiring);
             }
-            checkpoint.reached("ipam");
-            if (PodInterface.remove(nodeNs, hostIf)) {
-                LOG.info("endpoint " + describe(key) + ": deleted a leftover " + hostIf);
+            for (Realizer realizer : datapath.realizers()) {
+                applied.add(realizer);
+                wiring = realizer.apply(wiring);
+                checkpoint.reached(realizer.name());
             }
-            veth = true;
-            PodInterface pod = PodInterface.create(nodeNs, hostIf, podNs, key.ifname(), state.ip(),
-                    config.gateway(), config.mtu(), null);
-            checkpoint.reached("veth");
-            attached = true;
-            EndpointInfo info = datapath.attach(new Endpoint(state.id(), hostIf, state.ip(), pod.mac(), POD_IDENTITY));
-            checkpoint.reached("attach");
-            EndpointState ready = state.asReady(info.nodeMac().toString(), pod.mac().toString());
-            store.write(ready);
-            endpoints.put(key, ready);
+            endpoint.learn(wiring.podMac(), hostMac(endpoint));
+            endpoint.transition(Endpoint.State.READY, "create");
+            store.write(record(endpoint, EndpointStore.Status.ready));
             checkpoint.reached("ready");
-            return ready.toMessage();
+            LOG.info("endpoint {} created: {} {} in {}", key, endpoint.hostIf(), address.cidr(), endpoint.netns());
+            return view(endpoint);
         } catch (RuntimeException e) {
-            rollback(key, state, allocated, veth, attached, e);
-            throw translate(e, key, netns);
+            rollback(endpoint, wiring, applied, !heldBefore, e);
+            throw e;
         }
     }
 
-    /** Undoes a failed create; what cannot be undone stays described by the intent file. */
-    private void rollback(Attachment key, EndpointState state, boolean allocated, boolean veth, boolean attached,
+    private String hostMac(Endpoint endpoint) {
+        return datapath.observe(endpoint.hostIf()).map(i -> i.nodeMac().toString()).orElse(null);
+    }
+
+    /** Undoes a failed first build; what cannot be undone stays described by the intent file. */
+    private void rollback(Endpoint endpoint, EndpointWiring wiring, List<Realizer> applied, boolean release,
                           RuntimeException failure) {
         boolean clean = true;
-        if (attached) {
-            clean &= attempt(failure, () -> datapath.detach(state.id(), state.hostIf(), state.ip()));
+        for (int i = applied.size() - 1; i >= 0; i--) {
+            Realizer realizer = applied.get(i);
+            clean &= attempt(failure, () -> realizer.remove(wiring));
         }
-        if (veth) {
-            clean &= attempt(failure, () -> PodInterface.remove(nodeNs, state.hostIf()));
-        }
-        if (allocated) {
-            clean &= attempt(failure, () -> ipam.release(key));
+        if (release) {
+            clean &= attempt(failure, () -> ipam.release(endpoint.key()));
         }
         if (clean) {
-            clean = attempt(failure, () -> store.delete(key));
+            clean = attempt(failure, () -> store.delete(endpoint.key()));
         }
         if (clean) {
-            endpoints.remove(key);
+            endpoint.transition(Endpoint.State.DISCONNECTING, "create failed");
+            endpoint.transition(Endpoint.State.DISCONNECTED, "create undone");
+            forget(endpoint);
         } else {
-            LOG.warn("endpoint " + describe(key) + ": a failed create could not be fully undone; its intent stays"
-                    + " for the next DELETE, GC or restart");
+            endpoint.transition(Endpoint.State.NOT_READY, "create failed");
+            LOG.warn("endpoint {}: a failed create could not be fully undone; its intent stays for the next DELETE,"
+                    + " GC or restart", endpoint.key());
         }
     }
 
@@ -358,301 +269,388 @@ public final class EndpointManager {
         }
     }
 
-    private RuntimeException translate(RuntimeException e, Attachment key, String netns) {
-        if (e instanceof ApiFailure) {
-            return e;
-        }
-        if (e instanceof Ipam.ExhaustedException) {
-            return new ApiFailure(507, e.getMessage(), e);
-        }
-        if (e instanceof NativeException n && n.errno() == Errors.EEXIST) {
-            return new ApiFailure(409, "endpoint " + describe(key) + ": an interface already exists: "
-                    + e.getMessage(), e);
-        }
-        return e;
-    }
-
-    private NetNs openPodNamespace(String netns) {
-        try {
-            return NetNs.open(Path.of(netns));
-        } catch (NativeException e) {
-            if (e.errno() == Errors.ENOENT) {
-                throw ApiFailure.notFound("netns " + netns + " does not exist");
-            }
-            throw ApiFailure.badRequest("netns " + netns + " cannot be opened: " + e.getMessage());
+    private void forget(Endpoint endpoint) {
+        synchronized (registry) {
+            registry.remove(endpoint.key(), endpoint);
         }
     }
 
-    private static Optional<Netlink.Link> podLink(NetNs podNs, String netns, String ifname) {
+    // ---- regenerate ----
+
+    /**
+     * Asks for endpoint's kernel state to be rebuilt from its desired state; requests that arrive
+     * while one waits are built once. Completes when a build that began after the request ends.
+     */
+    public CompletableFuture<Void> regenerate(AttachmentKey key, String reason) {
+        Endpoint endpoint = endpoint(key).orElseThrow(() -> AgentException.notFound(null, "no endpoint " + key));
+        return endpoint.queue.regenerate(reason, reasons -> {
+            build(endpoint, reasons);
+            return null;
+        });
+    }
+
+    private void build(Endpoint endpoint, Set<String> reasons) {
+        Endpoint.State state = endpoint.state();
+        if (state == Endpoint.State.DISCONNECTING || state == Endpoint.State.DISCONNECTED
+                || state == Endpoint.State.CREATING) {
+            return; // going away, or its first build owns it
+        }
+        if (state == Endpoint.State.READY || state == Endpoint.State.NOT_READY) {
+            endpoint.transition(Endpoint.State.REGENERATING, String.join(", ", reasons));
+        }
         try {
-            return Netlink.link(podNs, ifname);
-        } catch (NativeException e) {
-            if (e.errno() == Errors.EINVAL) {
-                throw ApiFailure.badRequest("netns " + netns + " is not a network namespace");
+            Ipam.Allocation address = ipam.allocationOf(endpoint.key()).orElseThrow(() -> new IllegalStateException(
+                    "endpoint " + endpoint.key() + " holds no address in the IPAM"));
+            EndpointWiring wiring = wiring(endpoint, address);
+            for (Realizer realizer : datapath.realizers()) {
+                wiring = realizer.apply(wiring);
+                checkpoint.reached("regenerate:" + realizer.name());
             }
+            boolean learnt = wiring.podMac() != null && !wiring.podMac().equals(endpoint.mac());
+            endpoint.learn(wiring.podMac(), hostMac(endpoint));
+            if (learnt) {
+                store.write(record(endpoint, EndpointStore.Status.ready));
+            }
+            endpoint.transition(Endpoint.State.READY, String.join(", ", reasons));
+        } catch (RuntimeException e) {
+            endpoint.transition(Endpoint.State.NOT_READY, "build failed");
+            LOG.error("endpoint {}: build ({}) failed: {}", endpoint.key(), String.join(", ", reasons),
+                    Throwables.describe(e));
             throw e;
         }
     }
 
-    /** Addresses endpoints other than key hold or are about to hold. Under the allocation lock. */
-    private Set<Inet4Address> addressesInUse(Attachment key) {
-        Set<Inet4Address> inUse = new HashSet<>();
-        for (EndpointState state : endpoints.values()) {
-            if (!state.key().equals(key) && state.ip() != null) {
-                inUse.add(state.ip());
-            }
-        }
-        return inUse;
-    }
-
-    private int lowestFreeId() {
-        Set<Integer> used = new HashSet<>();
-        for (EndpointState state : endpoints.values()) {
-            used.add(state.id());
-        }
-        int id = 1;
-        while (used.contains(id)) {
-            id++;
-        }
-        return id;
-    }
-
-    /** "lxc" + the first 11 hex digits of sha256(containerID/ifname): stable, 14 characters. */
-    public static String hostIfName(Attachment key) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256")
-                    .digest((key.containerID() + "/" + key.ifname()).getBytes(StandardCharsets.UTF_8));
-            return "lxc" + HexFormat.of().formatHex(digest).substring(0, 11);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
-
-    // ---- read ----
-
-    public List<Messages.Endpoint> list() {
-        return endpoints.values().stream().filter(EndpointState::ready)
-                .sorted(Comparator.comparingInt(EndpointState::id))
-                .map(EndpointState::toMessage).toList();
-    }
-
-    public Messages.Endpoint get(String containerID, String ifname) {
-        Attachment key = Validation.attachment(containerID, ifname);
-        EndpointState state = endpoints.get(key);
-        if (state == null) {
-            throw ApiFailure.notFound("no endpoint " + describe(key));
-        }
-        if (!state.ready()) {
-            throw ApiFailure.notFound("endpoint " + describe(key) + " is not ready (being created, or its create failed)");
-        }
-        return state.toMessage();
-    }
-
-    public int count() {
-        return (int) endpoints.values().stream().filter(EndpointState::ready).count();
-    }
-
     // ---- delete and gc ----
 
-    /** Removes the endpoint and whatever of it is left; true when there was one. */
-    public boolean delete(String containerID, String ifname) {
-        Attachment key = Validation.attachment(containerID, ifname);
-        ReentrantLock lock = lock(key);
-        try {
-            EndpointState state = endpoints.get(key);
-            cleanup(key, state);
-            if (state != null) {
-                LOG.info("endpoint " + describe(key) + " deleted (" + state.hostIf() + ", " + state.address() + ")");
-            }
-            return state != null;
-        } finally {
-            lock.unlock();
+    /**
+     * Removes the endpoint and whatever of it is left, and every address its attachment holds;
+     * completes with whether there was an endpoint. Succeeds when parts are already gone.
+     */
+    public CompletableFuture<Boolean> delete(AttachmentKey key) {
+        Optional<Endpoint> endpoint = endpoint(key);
+        if (endpoint.isEmpty()) {
+            // No endpoint: an address allocated through the API, or a veth of a create whose
+            // state never reached the disk.
+            return CompletableFuture.supplyAsync(() -> {
+                if (datapath.hasInterface(key.hostIfName())) {
+                    datapath.realizers().get(0).remove(minimalWiring(key));
+                }
+                ipam.release(key);
+                return false;
+            }, builders);
         }
+        Endpoint e = endpoint.get();
+        return e.queue.submit(() -> {
+            if (e.state() == Endpoint.State.DISCONNECTED) {
+                return false;
+            }
+            teardown(e, "delete");
+            return true;
+        });
+    }
+
+    private EndpointWiring minimalWiring(AttachmentKey key) {
+        return new EndpointWiring(Integer.MAX_VALUE, key.hostIfName(), null, key.ifname(), Cidr.fromInt(0), gateway,
+                mtu, null, POD_IDENTITY);
     }
 
     /**
-     * Removes what belongs to key, state or not: datapath entries, the veth (which takes the
-     * pod side, its address and routes with it), the agent-IPAM address, and the state file last.
-     * Works when any of it is already gone. Caller holds key's lock (or is restoring).
+     * Removes endpoint from the kernel, the IPAM and the disk, intent first. Runs on its queue (or
+     * during restore, before anything else runs).
      */
-    private void cleanup(Attachment key, EndpointState state) {
-        String hostIf = state != null ? state.hostIf() : hostIfName(key);
-        Inet4Address ip = state == null ? null
-                : state.ip() != null ? state.ip() : ipam.addressOf(key).orElse(null);
-        if (state != null && ip != null) {
-            datapath.detach(state.id(), hostIf, ip);
+    private void teardown(Endpoint endpoint, String why) {
+        AttachmentKey key = endpoint.key();
+        endpoint.transition(Endpoint.State.DISCONNECTING, why);
+        store.write(record(endpoint, EndpointStore.Status.disconnecting));
+        checkpoint.reached("teardown:intent");
+        Optional<Ipam.Allocation> address = ipam.allocationOf(key);
+        List<Realizer> realizers = datapath.realizers();
+        EndpointWiring wiring = address.map(a -> wiring(endpoint, a)).orElse(minimalWiring(key));
+        for (int i = realizers.size() - 1; i >= 0; i--) {
+            if (address.isPresent() || i == 0) {
+                realizers.get(i).remove(wiring);
+            }
+            checkpoint.reached("teardown:" + realizers.get(i).name());
         }
-        PodInterface.remove(nodeNs, hostIf);
         ipam.release(key);
+        checkpoint.reached("teardown:address");
         store.delete(key);
-        endpoints.remove(key);
+        endpoint.transition(Endpoint.State.DISCONNECTED, why);
+        forget(endpoint);
+        LOG.info("endpoint {} removed ({}): {}{}", key, why, endpoint.hostIf(),
+                address.map(a -> ", " + a.cidr()).orElse(""));
     }
 
-    /** Removes every endpoint and agent-IPAM allocation whose attachment is not in valid. */
-    public List<Attachment> gc(List<Attachment> valid) {
-        Set<Attachment> keep = new HashSet<>();
-        for (Attachment a : valid) {
-            keep.add(Validation.attachment(a.containerID(), a.ifname()));
-        }
-        Set<Attachment> candidates = new LinkedHashSet<>(endpoints.keySet());
-        for (Attachment owner : ipam.allocations().values()) {
-            if (!owner.containerID().isEmpty()) {
-                candidates.add(owner);
+    /**
+     * Removes every endpoint and address of network (every network when null) whose attachment
+     * is not in valid. Deletes run in parallel on the endpoints' queues; one that does not finish
+     * within limit (a stuck endpoint) is reported pending and finishes on its own.
+     */
+    public GcReport gc(String network, Set<AttachmentKey> valid, Duration limit) {
+        Map<AttachmentKey, CompletableFuture<Boolean>> deletes = new LinkedHashMap<>();
+        for (EndpointView e : list()) {
+            if (!valid.contains(e.key()) && (network == null || network.equals(e.network()))) {
+                deletes.put(e.key(), delete(e.key()));
             }
         }
-        List<Attachment> removed = new ArrayList<>();
-        for (Attachment key : candidates) {
-            if (keep.contains(key)) {
-                continue;
+        for (Ipam.Allocation a : ipam.allocations().values()) {
+            if (!a.owner().containerID().isEmpty() && !valid.contains(a.owner()) && !deletes.containsKey(a.owner())
+                    && (network == null || network.equals(a.network())) && endpoint(a.owner()).isEmpty()) {
+                deletes.put(a.owner(), delete(a.owner()));
             }
-            ReentrantLock lock = lock(key);
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        List<AttachmentKey> removed = new ArrayList<>();
+        List<AttachmentKey> pending = new ArrayList<>();
+        for (Map.Entry<AttachmentKey, CompletableFuture<Boolean>> d : deletes.entrySet()) {
             try {
-                EndpointState state = endpoints.get(key);
-                if (state == null && ipam.addressOf(key).isEmpty()) {
-                    continue; // deleted meanwhile
-                }
-                cleanup(key, state);
-                removed.add(key);
-            } finally {
-                lock.unlock();
+                d.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                removed.add(d.getKey());
+            } catch (TimeoutException e) {
+                pending.add(d.getKey());
+            } catch (ExecutionException e) {
+                LOG.error("gc: removing {} failed: {}", d.getKey(), Throwables.describe(e.getCause()));
+                pending.add(d.getKey());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                pending.add(d.getKey());
             }
         }
-        if (!removed.isEmpty()) {
-            LOG.info("gc: removed " + removed.size() + " attachments not in the valid list: " + removed.stream()
-                    .map(EndpointManager::describe).toList());
+        if (!removed.isEmpty() || !pending.isEmpty()) {
+            LOG.info("gc{}: removed {} attachments not in the valid list{}", network == null ? ""
+                    : " of network " + network, removed.size(), pending.isEmpty() ? "" : "; still removing " + pending);
         }
-        return removed;
+        return new GcReport(removed, pending);
     }
 
     // ---- IPAM for the plugin ----
 
-    public Messages.IpamAllocation allocate(Messages.IpamRequest request) {
-        Attachment key = Validation.attachment(request.containerID(), request.ifname());
-        Inet4Address ip;
-        synchronized (allocation) {
-            try {
-                ip = ipam.allocate(key, addressesInUse(key)::contains);
-            } catch (Ipam.ExhaustedException e) {
-                throw new ApiFailure(507, e.getMessage(), e);
-            }
-        }
-        return new Messages.IpamAllocation(ip.getHostAddress() + "/" + config.podCIDR().prefixLength(),
-                config.gateway().getHostAddress());
+    /** An agent address for an attachment that has no endpoint yet (the plugin's own use). */
+    public Ipam.Allocation allocate(AttachmentKey key, String network) {
+        return ipam.allocate(key, network);
     }
 
-    public Messages.IpamRelease release(Messages.IpamRequest request) {
-        Attachment key = Validation.attachment(request.containerID(), request.ifname());
-        // An endpoint still using the address keeps it out of new allocations (addressesInUse).
-        return new Messages.IpamRelease(ipam.release(key).stream().map(Inet4Address::getHostAddress).toList());
+    /**
+     * Releases the addresses of key that no endpoint uses (an endpoint's address goes with the
+     * endpoint).
+     */
+    public List<Ipam.Allocation> release(AttachmentKey key) {
+        Optional<Endpoint> endpoint = endpoint(key);
+        if (endpoint.isPresent() && endpoint.get().state() != Endpoint.State.DISCONNECTED) {
+            return List.of();
+        }
+        return ipam.release(key);
     }
 
     // ---- check ----
 
-    public Messages.CheckResult check(String containerID, String ifname) {
-        Attachment key = Validation.attachment(containerID, ifname);
-        ReentrantLock lock = lock(key);
-        try {
-            EndpointState state = endpoints.get(key);
-            if (state == null) {
-                throw ApiFailure.notFound("no endpoint " + describe(key));
+    /**
+     * Completes with the endpoint when the kernel holds what it should, else fails CONFLICT
+     * naming every difference (NOT_FOUND when there is no such endpoint).
+     */
+    public CompletableFuture<EndpointView> check(AttachmentKey key) {
+        Endpoint endpoint = endpoint(key).orElseThrow(() -> AgentException.notFound(null, "no endpoint " + key));
+        return endpoint.queue.submit(() -> {
+            if (endpoint.state() != Endpoint.State.READY) {
+                throw AgentException.conflict("endpoint " + key + " is not ready (" + endpoint.state().name()
+                        .toLowerCase().replace('_', ' ') + ")");
             }
-            if (!state.ready()) {
-                throw ApiFailure.conflict("endpoint " + describe(key) + " is not ready: its create did not finish");
-            }
-            List<String> differences = differences(state);
+            List<String> differences = verify(endpoint);
             if (!differences.isEmpty()) {
-                throw ApiFailure.conflict("endpoint " + describe(key) + ": " + String.join("; ", differences));
+                throw AgentException.conflict("endpoint " + key + ": " + String.join("; ", differences));
             }
-            return new Messages.CheckResult(true);
-        } finally {
-            lock.unlock();
+            return view(endpoint);
+        });
+    }
+
+    private List<String> verify(Endpoint endpoint) {
+        Optional<Ipam.Allocation> address = ipam.allocationOf(endpoint.key());
+        if (address.isEmpty()) {
+            return List.of("it holds no address in the IPAM");
+        }
+        EndpointWiring wiring = wiring(endpoint, address.get());
+        List<String> differences = new ArrayList<>();
+        for (Realizer realizer : datapath.realizers()) {
+            differences.addAll(realizer.verify(wiring));
+        }
+        return differences;
+    }
+
+    // ---- restore ----
+
+    /**
+     * Brings the node back to what the state files say, without disturbing running pods: ready
+     * endpoints are rebuilt in place, unfinished creates and deletes are finished (backwards or
+     * forwards), unreadable files are rebuilt from the kernel, and what no endpoint accounts for
+     * is removed. Returns when every restore build has ended.
+     */
+    public RestoreReport restore() {
+        EndpointStore.Loaded loaded = store.loadAll();
+        int rebuilt = 0;
+        List<EndpointStore.Record> records = new ArrayList<>(loaded.records());
+        for (EndpointStore.Unreadable file : loaded.unreadable()) {
+            Optional<EndpointStore.Record> record = rebuild(file);
+            if (record.isPresent()) {
+                records.add(record.get());
+                rebuilt++;
+            }
+        }
+        int cleanedUp = 0;
+        int rolledBack = 0;
+        int failed = 0;
+        Map<Endpoint, CompletableFuture<Void>> restoring = new LinkedHashMap<>();
+        for (EndpointStore.Record record : records) {
+            Endpoint endpoint = register(record);
+            migrateAddress(record);
+            try {
+                if (record.status() == EndpointStore.Status.creating) {
+                    teardown(endpoint, "restore: rolling back an unfinished create");
+                    rolledBack++;
+                } else if (record.status() == EndpointStore.Status.disconnecting) {
+                    teardown(endpoint, "restore: finishing an unfinished delete");
+                    cleanedUp++;
+                } else if (!datapath.hasInterface(endpoint.hostIf())) {
+                    teardown(endpoint, "restore: its veth is gone (pod gone)");
+                    cleanedUp++;
+                } else {
+                    restoring.put(endpoint, regenerate(endpoint.key(), "restore"));
+                }
+            } catch (RuntimeException e) {
+                failed++;
+                LOG.error("restore: {} could not be restored; it stays for a DELETE or GC: {}", endpoint.key(),
+                        Throwables.describe(e));
+            }
+        }
+        int restored = 0;
+        for (Map.Entry<Endpoint, CompletableFuture<Void>> r : restoring.entrySet()) {
+            try {
+                r.getValue().join();
+                restored++;
+            } catch (CompletionException e) {
+                failed++;
+                LOG.error("restore: {} could not be re-attached; it stays for a DELETE or GC: {}", r.getKey().key(),
+                        Throwables.describe(e.getCause()));
+            }
+        }
+        int stale = sweep();
+        RestoreReport report = new RestoreReport(restored, cleanedUp, rolledBack, rebuilt, failed, stale);
+        LOG.info("restore: {} endpoints re-attached, {} cleaned up, {} unfinished creates rolled back, {} rebuilt from"
+                + " the kernel, {} failed, {} stale objects removed", restored, cleanedUp, rolledBack, rebuilt, failed,
+                stale);
+        return report;
+    }
+
+    private Endpoint register(EndpointStore.Record r) {
+        Endpoint endpoint = new Endpoint(Endpoint.State.RESTORING, r.key(), r.id(), r.network(),
+                r.netns() == null ? null : Path.of(r.netns()), r.podNamespace(), r.podName(), gateway, mtu,
+                r.identity(), r.mac(), r.hostMac(), new EndpointQueue(builders));
+        synchronized (registry) {
+            registry.put(endpoint.key(), endpoint);
+        }
+        return endpoint;
+    }
+
+    /** Version 1 kept addresses in the endpoint's file; since version 2 only the IPAM does. */
+    private void migrateAddress(EndpointStore.Record r) {
+        if (r.address() == null || ipam.allocationOf(r.key()).isPresent()) {
+            return;
+        }
+        Cidr.AddressWithPrefix address = Cidr.parseAddressWithPrefix(r.address());
+        try {
+            ipam.reserve(r.key(), r.network(), address.address(), address.prefixLength());
+            LOG.info("restore: {} keeps {} (moved from its version 1 state file into the IPAM)", r.key(), address);
+        } catch (AgentException e) {
+            LOG.warn("restore: {} had {} in its version 1 state file, which the IPAM refuses: {}", r.key(), address,
+                    e.getMessage());
         }
     }
 
-    private List<String> differences(EndpointState state) {
-        List<String> diffs = new ArrayList<>();
-        Inet4Address ip = state.ip();
-        Inet4Address gateway = Cidr.parseAddress(state.gateway());
-        Optional<Netlink.Link> host = Netlink.link(nodeNs, state.hostIf());
-        if (host.isEmpty()) {
-            diffs.add("host veth " + state.hostIf() + " is missing");
-        } else {
-            Netlink.Link veth = host.get();
-            if (!veth.up()) {
-                diffs.add("host veth " + state.hostIf() + " is down");
+    /**
+     * A state file that cannot be read is rebuilt from the kernel: the attachment its name stands
+     * for whose veth exists, its entry in the datapath (id, address, MACs), its address in the
+     * IPAM and the namespace holding its pod side. The pod keeps its network and its address.
+     */
+    private Optional<EndpointStore.Record> rebuild(EndpointStore.Unreadable file) {
+        for (AttachmentKey key : EndpointStore.candidates(file.file())) {
+            Optional<EndpointInfo> observed = datapath.observe(key.hostIfName());
+            if (observed.isEmpty()) {
+                continue;
             }
-            EndpointInfo expected = new EndpointInfo(ip, veth.index(), state.id(), state.identity(), 0,
-                    MacAddress.parse(state.mac()), MacAddress.of(veth.mac()));
-            Optional<EndpointInfo> byAddress = datapath.maps().endpoints().get(new EndpointKey(ip));
-            if (!byAddress.equals(Optional.of(expected))) {
-                diffs.add("datapath entry for " + ip.getHostAddress() + " is " + byAddress.map(Object::toString)
-                        .orElse("missing") + ", expected " + expected);
+            EndpointInfo info = observed.get();
+            Optional<Ipam.Allocation> allocation = ipam.allocationOf(key);
+            String network = allocation.map(Ipam.Allocation::network).orElse(null);
+            if (allocation.isEmpty()) {
+                ipam.reserve(key, null, info.address(), ipam.pool().prefixLength());
             }
-            Optional<EndpointInfo> byIndex = datapath.maps().endpointsByIfindex().get(new IfIndex(veth.index()));
-            if (!byIndex.equals(Optional.of(expected))) {
-                diffs.add("datapath entry for ifindex " + veth.index() + " is " + byIndex.map(Object::toString)
-                        .orElse("missing") + ", expected " + expected);
-            }
-            OptionalInt program = TcLink.query(nodeNs, veth.index(), TcDirection.INGRESS);
-            if (program.isEmpty()) {
-                diffs.add("no datapath program on tc ingress of " + state.hostIf());
-            } else if (program.getAsInt() != datapath.fromContainer().id()) {
-                diffs.add("tc ingress of " + state.hostIf() + " runs program " + program.getAsInt() + ", not "
-                        + datapath.fromContainer().id());
-            }
+            String mac = info.mac().toString();
+            Path netns = datapath.findPodNamespace(key.ifname(), mac).orElse(null);
+            EndpointStore.Record record = new EndpointStore.Record(EndpointStore.VERSION,
+                    EndpointStore.Status.ready, info.endpointId(), key.containerID(), key.ifname(), network,
+                    netns == null ? null : netns.toString(), null, null, key.hostIfName(), info.nodeMac().toString(),
+                    mac, gateway.getHostAddress(), mtu, info.identity(), null, null);
+            store.quarantine(file.file());
+            store.write(record);
+            LOG.warn("restore: {} was unreadable ({}); rebuilt {} from the kernel ({}, {}, netns {}); the original is"
+                    + " kept as {}.corrupt", file.file(), file.reason(), key, key.hostIfName(),
+                    info.address().getHostAddress(), netns == null ? "not found" : netns, file.file().getFileName());
+            return Optional.of(record);
         }
-        if (!Files.exists(Path.of(state.netns()))) {
-            diffs.add("netns " + state.netns() + " is gone");
-            return diffs;
-        }
-        try (NetNs podNs = NetNs.open(Path.of(state.netns()))) {
-            Optional<Netlink.Link> pod = Netlink.link(podNs, state.ifname());
-            if (pod.isEmpty()) {
-                diffs.add("interface " + state.ifname() + " is missing from netns " + state.netns());
-                return diffs;
-            }
-            Netlink.Link link = pod.get();
-            if (!link.up()) {
-                diffs.add(state.ifname() + " is down");
-            }
-            if (!MacAddress.of(link.mac()).toString().equals(state.mac())) {
-                diffs.add(state.ifname() + " has MAC " + MacAddress.of(link.mac()) + ", expected " + state.mac());
-            }
-            // No MTU check: plugins chained after ours (tuning) may set it. A changed MAC is checked,
-            // since the datapath refuses frames from any other.
-            boolean hasAddress = Netlink.addresses(podNs, link.index()).stream()
-                    .anyMatch(a -> a.address().equals(ip) && a.prefixLength() == 32);
-            if (!hasAddress) {
-                diffs.add(state.ifname() + " lacks address " + ip.getHostAddress() + "/32");
-            }
-            List<Netlink.Route> routes = Netlink.routes(podNs, link.index());
-            boolean gatewayRoute = routes.stream().anyMatch(r -> r.destination().equals(gateway)
-                    && r.prefixLength() == 32 && r.gateway() == null);
-            boolean defaultRoute = routes.stream().anyMatch(r -> r.destination().equals(ANY) && r.prefixLength() == 0
-                    && gateway.equals(r.gateway()));
-            if (!gatewayRoute) {
-                diffs.add("no route to the gateway " + gateway.getHostAddress() + "/32 on " + state.ifname());
-            }
-            if (!defaultRoute) {
-                diffs.add("no default route via " + gateway.getHostAddress() + " on " + state.ifname());
-            }
-        }
-        return diffs;
+        store.quarantine(file.file());
+        LOG.warn("restore: {} is unreadable ({}) and no veth of the attachments its name may stand for exists;"
+                + " moved aside as {}.corrupt", file.file(), file.reason(), file.file().getFileName());
+        return Optional.empty();
     }
 
-    // ---- helpers ----
-
-    private Endpoint datapathEndpoint(EndpointState state) {
-        return new Endpoint(state.id(), state.hostIf(), state.ip(), MacAddress.parse(state.mac()), state.identity());
+    /** Removes kernel objects and delegated addresses that no endpoint accounts for. */
+    private int sweep() {
+        List<EndpointWiring> wired = new ArrayList<>();
+        Set<AttachmentKey> known = new HashSet<>();
+        synchronized (registry) {
+            for (Endpoint e : registry.values()) {
+                known.add(e.key());
+                ipam.allocationOf(e.key()).ifPresent(a -> wired.add(wiring(e, a)));
+            }
+        }
+        int removed = 0;
+        for (Realizer realizer : datapath.realizers()) {
+            removed += realizer.sweep(wired);
+        }
+        List<Ipam.Allocation> orphans = ipam.releaseIf(owner -> !known.contains(owner)
+                && ipam.allocationOf(owner).map(a -> a.source() == Ipam.Source.DELEGATED).orElse(false));
+        for (Ipam.Allocation a : orphans) {
+            LOG.info("restore: released {}, a delegated address of {} that no endpoint holds", a.cidr(), a.owner());
+        }
+        return removed + orphans.size();
     }
 
-    private ReentrantLock lock(Attachment key) {
-        ReentrantLock lock = stripes[Math.floorMod(Objects.hash(key.containerID(), key.ifname()), STRIPES)];
-        lock.lock();
-        return lock;
+    // ---- desired state ----
+
+    private EndpointWiring wiring(Endpoint e, Ipam.Allocation address) {
+        return new EndpointWiring(e.id(), e.hostIf(), e.netns(), e.key().ifname(), address.address(), e.gateway(),
+                e.mtu(), e.mac(), e.identity());
     }
 
-    static String describe(Attachment key) {
-        return key.containerID() + "/" + key.ifname();
+    private EndpointStore.Record record(Endpoint e, EndpointStore.Status status) {
+        return new EndpointStore.Record(EndpointStore.VERSION, status, e.id(), e.key().containerID(), e.key().ifname(),
+                e.network(), e.netns() == null ? null : e.netns().toString(), e.podNamespace(), e.podName(),
+                e.hostIf(), e.hostMac(), e.mac(), e.gateway().getHostAddress(), e.mtu(), e.identity(), null, null);
+    }
+
+    /** Waits for a future within limit, unwrapping its failure; too slow is UNAVAILABLE. */
+    public static <T> T await(CompletableFuture<T> future, Duration limit, String what) {
+        try {
+            return future.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw AgentException.unavailable(what + " did not finish within " + limit.toSeconds()
+                    + " s; it goes on, ask again later");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(what + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw AgentException.unavailable(what + " was interrupted");
+        }
     }
 }
