@@ -236,7 +236,9 @@ class AgentTest {
                 TestNamespaces.path(pod).toString(), null, null, "10.201.0.77/24", "10.201.0.1"));
         assertFalse(e.ipamOwned());
         assertEquals("10.201.0.77/24", e.address());
-        assertEquals(List.of(), files("ipam"), "a delegated address is not an agent allocation");
+        // The IPAM holds every address a pod has, a delegated one too, so nothing else gets it.
+        assertEquals(List.of("10.201.0.77"), files("ipam"));
+        assertTrue(Files.readString(stateDir.resolve("ipam/10.201.0.77")).contains("source=delegated"));
         Messages.IpamAllocation next = client.allocate(new Messages.IpamRequest("c2", "eth0"));
         assertNotEquals("10.201.0.77/24", next.address());
         assertEquals(next, client.allocate(new Messages.IpamRequest("c2", "eth0")), "same owner, same address");

@@ -1,7 +1,8 @@
 package io.vesicle.agent.datapath;
 
 import io.vesicle.agent.core.AgentException;
-import io.vesicle.loader.KeyExistsException;
+import io.vesicle.loader.Errors;
+import io.vesicle.loader.NativeException;
 import io.vesicle.loader.NetNs;
 import io.vesicle.loader.Netlink;
 import java.util.Collection;
@@ -31,7 +32,10 @@ final class HostRouteRealizer implements Realizer {
                 + ": no device " + w.hostIf()));
         try {
             Netlink.addRoute(nodeNs, Netlink.Route.link(w.address(), 32, host.index()), false);
-        } catch (KeyExistsException e) {
+        } catch (NativeException e) {
+            if (e.errno() != Errors.EEXIST) {
+                throw e;
+            }
             Optional<Netlink.Route> existing = routeTo(w, 0);
             if (existing.isEmpty() || existing.get().ifindex() != host.index() || existing.get().gateway() != null) {
                 throw AgentException.conflict("the node already has a route to " + w.address().getHostAddress()

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Opens the network namespaces pods live in, refusing what must never be one: a file that is not
@@ -19,6 +20,8 @@ public final class PodNamespaces {
     /** A namespace's identity: the device and inode of its nsfs file. */
     record Identity(long dev, long inode) {
     }
+
+    private static final Path INIT_NS = Path.of("/proc/1/ns/net");
 
     private final NetNs nodeNs;
 
@@ -48,7 +51,10 @@ public final class PodNamespaces {
             Identity opened = identity(Path.of("/proc/self/fd/" + ns.fd()));
             refuse(opened, nodeIdentity(), path, "the node's own network namespace");
             refuse(opened, identity(Path.of("/proc/thread-self/ns/net")), path, "the agent's own network namespace");
-            refuse(opened, identity(Path.of("/proc/1/ns/net")), path, "the network namespace of init (pid 1)");
+            Optional<Identity> init = readableIdentity(INIT_NS);
+            if (init.isPresent()) {
+                refuse(opened, init.get(), path, "the network namespace of init (pid 1)");
+            }
             return ns;
         } catch (RuntimeException e) {
             ns.close();
@@ -69,6 +75,15 @@ public final class PodNamespaces {
     private static void refuse(Identity opened, Identity forbidden, Path path, String what) {
         if (opened.equals(forbidden)) {
             throw AgentException.invalid("netns", "netns " + path + " is " + what + ", not a pod's");
+        }
+    }
+
+    /** Init's, unless this process may not look at it (a sandbox's pid 1). */
+    private static Optional<Identity> readableIdentity(Path file) {
+        try {
+            return Optional.of(identity(file));
+        } catch (IllegalStateException e) {
+            return Optional.empty();
         }
     }
 

@@ -183,7 +183,7 @@ class ApiServerTest {
         assertEquals(List.of(), client.gc(new Messages.GcRequest(List.of(new Messages.Attachment("c1", "eth0"))))
                 .removed());
         assertEquals(List.of("allocate IpamRequest[containerID=c1, ifname=eth0]", "delete c1/eth0", "check c1/eth0",
-                "gc GcRequest[valid=[Attachment[containerID=c1, ifname=eth0]]]"), api.calls);
+                "gc GcRequest[valid=[Attachment[containerID=c1, ifname=eth0]], network=null]"), api.calls);
     }
 
     @Test
