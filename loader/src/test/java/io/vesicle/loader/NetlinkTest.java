@@ -34,7 +34,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Netlink against the real kernel, inside throwaway namespaces {@code vsl-t<random>} created per
+ * Netlink against the real kernel, inside throwaway namespaces {@code vsl-t<pid>x<random>} created per
  * test; the root namespace's interfaces and routes are never touched. {@code ip -n} serves as
  * an independent witness, {@code nsenter --net} runs ping inside a namespace.
  */
@@ -421,7 +421,7 @@ class NetlinkTest {
     }
 
     private static String addNamespace() {
-        String name = "vsl-t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+        String name = TestSupport.netnsName();
         CREATED.add(name);
         run("ip", "netns", "add", name);
         return name;
