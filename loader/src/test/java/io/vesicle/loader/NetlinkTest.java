@@ -211,6 +211,32 @@ class NetlinkTest {
     }
 
     @Test
+    void addingARouteNeverReplacesOneToTheSameDestination() {
+        int first = Netlink.createVeth(a, "ex0", "ex1", null, 0, null).index();
+        int second = Netlink.createVeth(a, "ex2", "ex3", null, 0, null).index();
+        for (int dev : new int[] {first, second}) {
+            Netlink.setUp(a, dev);
+        }
+        Netlink.addAddress(a, first, ip("10.210.1.1"), 24);
+        Netlink.addAddress(a, second, ip("10.210.2.1"), 24);
+        Route existing = Route.link(ip("10.211.0.0"), 24, first);
+        Netlink.addRoute(a, existing, false);
+        String before = run("ip", "-n", nameA, "-j", "route", "show", "10.211.0.0/24");
+
+        // Another device, a gateway on the same or on another device: each is the same destination.
+        for (Route other : List.of(Route.link(ip("10.211.0.0"), 24, second),
+                Route.via(ip("10.211.0.0"), 24, ip("10.210.1.2"), first, false),
+                Route.via(ip("10.211.0.0"), 24, ip("10.210.2.2"), second, false))) {
+            NativeException e = assertThrows(NativeException.class, () -> Netlink.addRoute(a, other, false));
+            assertEquals(Errors.EEXIST, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("add route " + other + " in network namespace /var/run/netns/" + nameA
+                    + ": File exists (errno 17)"), e.getMessage());
+            assertEquals(before, run("ip", "-n", nameA, "-j", "route", "show", "10.211.0.0/24"), "left as it was");
+        }
+        assertTrue(before.contains("\"dev\":\"ex0\""), before);
+    }
+
+    @Test
     void kernelExplainsRefusedRoute() {
         Link link = Netlink.createVeth(a, "ke0", "ke1", null, 0, null);
         Netlink.setUp(a, link.index());
