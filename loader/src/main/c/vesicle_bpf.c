@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "vesicle_jni.h"
@@ -176,6 +177,77 @@ int vesicle_bpf_info(int fd, const char *kind, void *info, __u32 len)
 		return -EBADF;
 	memset(info, 0, len);
 	return bpf_obj_get_info_by_fd(fd, info, &len);
+}
+
+/* Type names nest only through arrays; deeper than this is no map key or value anyone writes. */
+#define TYPE_NAME_DEPTH 8
+
+static void btf_type_name(const struct btf *btf, __u32 id, char *buf, size_t len, int depth)
+{
+	const char *typedef_name = NULL;
+	const struct btf_type *type = btf__type_by_id(btf, id);
+
+	buf[0] = '\0';
+	if (id == 0 || len == 0)
+		return;
+	while (type != NULL && (btf_is_mod(type) || btf_is_typedef(type))) {
+		if (btf_is_typedef(type))
+			typedef_name = btf__name_by_offset(btf, type->name_off);
+		type = btf__type_by_id(btf, type->type);
+	}
+	if (type == NULL) {
+		snprintf(buf, len, "unknown type %u", id);
+		return;
+	}
+	const char *name = btf__name_by_offset(btf, type->name_off);
+	int named = name != NULL && name[0] != '\0';
+
+	if (btf_is_array(type) && depth < TYPE_NAME_DEPTH) {
+		const struct btf_array *array = btf_array(type);
+		char element[128];
+
+		btf_type_name(btf, array->type, element, sizeof(element), depth + 1);
+		snprintf(buf, len, "%s[%u]", element, array->nelems);
+	} else if (btf_is_int(type) || btf_is_float(type)) {
+		snprintf(buf, len, "%s", named ? name : "anonymous number");
+	} else if (btf_is_composite(type) || btf_is_any_enum(type) || btf_is_fwd(type)) {
+		const char *kind = btf_is_union(type) ? "union" : btf_is_any_enum(type) ? "enum" : "struct";
+
+		if (named)
+			snprintf(buf, len, "%s %s", kind, name);
+		else if (typedef_name != NULL)
+			snprintf(buf, len, "%s", typedef_name);
+		else
+			snprintf(buf, len, "anonymous %s of %u bytes", kind, type->size);
+	} else {
+		snprintf(buf, len, "BTF kind %u%s%s", btf_kind(type), named ? " " : "", named ? name : "");
+	}
+}
+
+void vesicle_btf_type_name(const struct btf *btf, __u32 id, char *buf, size_t len)
+{
+	btf_type_name(btf, id, buf, len, 0);
+}
+
+int vesicle_btf_set_type_names(JNIEnv *env, jobjectArray names, int i, const struct btf *btf,
+			       __u32 key_type_id, __u32 value_type_id)
+{
+	__u32 ids[2] = { key_type_id, value_type_id };
+
+	for (int k = 0; k < 2; k++) {
+		char name[256];
+
+		if (btf == NULL || ids[k] == 0)
+			continue;
+		vesicle_btf_type_name(btf, ids[k], name, sizeof(name));
+		jstring string = vesicle_bpf_string(env, name);
+
+		if (string == NULL)
+			return -1;
+		(*env)->SetObjectArrayElement(env, names, 2 * i + k, string);
+		(*env)->DeleteLocalRef(env, string);
+	}
+	return 0;
 }
 
 /* BpfFd.Kind, in its order. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "vesicle_jni.h"
@@ -100,6 +101,25 @@ static jint map_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 	return 0;
 }
 
+/* names[0], names[1] = the map's key and value type names in the BTF it was created with;
+ * both stay null when it was created without BTF. 0 or -errno. */
+static jint map_btf_type_names(JNIEnv *env, jclass clazz, jint fd, jobjectArray names)
+{
+	struct bpf_map_info info;
+	int ret = vesicle_bpf_info(fd, "bpf-map", &info, sizeof(info));
+
+	if (ret < 0 || info.btf_id == 0)
+		return ret;
+	struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
+
+	if (btf == NULL)
+		return -errno;
+	ret = vesicle_btf_set_type_names(env, names, 0, btf, info.btf_key_type_id,
+					 info.btf_value_type_id);
+	btf__free(btf);
+	return ret < 0 ? -ENOMEM : 0;
+}
+
 static jint map_possible_cpus(JNIEnv *env, jclass clazz)
 {
 	return libbpf_num_possible_cpus();
@@ -117,6 +137,7 @@ static const JNINativeMethod map_methods[] = {
 	  (void *)map_lookup_batch },
 	{ "info0", "(I[I)I", (void *)map_info },
 	{ "possibleCpus0", "()I", (void *)map_possible_cpus },
+	{ "btfTypeNames0", "(I[Ljava/lang/String;)I", (void *)map_btf_type_names },
 };
 
 int vesicle_bpf_map_onload(JNIEnv *env)

@@ -245,6 +245,26 @@ static jobjectArray object_program_names(JNIEnv *env, jclass clazz, jlong handle
 	return names;
 }
 
+/* The key and value type names of every map in the object's BTF (see
+ * vesicle_btf_type_name), null where a map has none. */
+static jobjectArray object_map_type_names(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct bpf_object *obj = spec_of(handle)->obj;
+	const struct btf *btf = bpf_object__btf(obj);
+	jobjectArray names = new_strings(env, 2 * count_maps(obj));
+	struct bpf_map *map;
+	int i = 0;
+
+	if (names == NULL)
+		return NULL;
+	bpf_object__for_each_map(map, obj) {
+		if (vesicle_btf_set_type_names(env, names, i++, btf, bpf_map__btf_key_type_id(map),
+					       bpf_map__btf_value_type_id(map)) < 0)
+			return NULL;
+	}
+	return names;
+}
+
 /* Per program: type. */
 static jintArray object_program_attrs(JNIEnv *env, jclass clazz, jlong handle)
 {
@@ -416,30 +436,43 @@ static jobjectArray object_btf_struct_members(JNIEnv *env, jclass clazz, jlong h
 	return names;
 }
 
-/* pin_paths[i] is where map i is pinned or reused, or null for a private map. */
-static jint object_load(JNIEnv *env, jclass clazz, jlong handle, jobjectArray pin_paths)
+/* pin_paths[i] is where map i is to be pinned, or null for a private map; reuse_fds[i] >= 0 is
+ * a pinned map Java has checked, used as it is (and not opened again by path, so what was
+ * checked is what is used). */
+static jint object_load(JNIEnv *env, jclass clazz, jlong handle, jobjectArray pin_paths,
+			jintArray reuse_fds)
 {
 	struct bpf_object *obj = spec_of(handle)->obj;
+	int n = count_maps(obj);
+	jint *reuse = calloc((size_t)n + 1, sizeof(jint));
 	struct bpf_map *map;
 	int i = 0;
 	int ret = 0;
 
+	if (reuse == NULL)
+		return -ENOMEM;
+	(*env)->GetIntArrayRegion(env, reuse_fds, 0, n, reuse);
 	bpf_object__for_each_map(map, obj) {
-		jstring path = (*env)->GetObjectArrayElement(env, pin_paths, i++);
+		jstring path = (*env)->GetObjectArrayElement(env, pin_paths, i);
 		const char *chars = path ? (*env)->GetStringUTFChars(env, path, NULL) : NULL;
 
-		if (path != NULL && chars == NULL)
-			return -ENOMEM;
-		ret = bpf_map__set_pin_path(map, chars);
+		if (path != NULL && chars == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = reuse[i] >= 0 ? bpf_map__reuse_fd(map, reuse[i]) : bpf_map__set_pin_path(map, chars);
 		if (chars != NULL)
 			(*env)->ReleaseStringUTFChars(env, path, chars);
 		(*env)->DeleteLocalRef(env, path);
 		if (ret < 0)
-			return ret;
+			goto out;
+		i++;
 	}
 	vesicle_bpf_log_begin();
 	ret = bpf_object__load(obj);
 	vesicle_bpf_log_end(ret < 0);
+out:
+	free(reuse);
 	return ret;
 }
 
@@ -478,7 +511,8 @@ static const JNINativeMethod object_methods[] = {
 	{ "btfStruct0", "(JLjava/lang/String;)[I", (void *)object_btf_struct },
 	{ "btfStructMembers0", "(JLjava/lang/String;)[Ljava/lang/String;",
 	  (void *)object_btf_struct_members },
-	{ "load0", "(J[Ljava/lang/String;)I", (void *)object_load },
+	{ "mapTypeNames0", "(J)[Ljava/lang/String;", (void *)object_map_type_names },
+	{ "load0", "(J[Ljava/lang/String;[I)I", (void *)object_load },
 	{ "dupFds0", "(J)[I", (void *)object_dup_fds },
 };
 

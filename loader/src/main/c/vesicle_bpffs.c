@@ -20,14 +20,15 @@ static jlong bpffs_fs_type(JNIEnv *env, jclass clazz, jstring path)
 	return result;
 }
 
-/* mount -t bpf bpf path; 0 or -errno. */
+/* mount -t bpf -o mode=0700 bpf path: pins are for root alone (bpffs without a mode is
+ * world-writable, so anyone could remove or replace them); 0 or -errno. */
 static jint bpffs_mount(JNIEnv *env, jclass clazz, jstring path)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, path, NULL);
 
 	if (chars == NULL)
 		return -ENOMEM;
-	int ret = mount("bpf", chars, "bpf", 0, NULL) < 0 ? -errno : 0;
+	int ret = mount("bpf", chars, "bpf", 0, "mode=0700") < 0 ? -errno : 0;
 
 	(*env)->ReleaseStringUTFChars(env, path, chars);
 	return ret;

@@ -37,21 +37,69 @@ void vesicle_netns_leave(int saved)
 	close(saved);
 }
 
-/* Natives of io.vesicle.loader.NetNs. */
+/* Natives of io.vesicle.loader.NetNs. A path is opened O_PATH first: that follows the final
+ * symlink (so /proc/PID/ns/net works) but, unlike a real open, has no side effect on a FIFO, a
+ * device or a socket and cannot block. Java checks what was opened before anything reads it. */
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/nsfs.h>
 #include "vesicle_jni.h"
 
-static jint netns_open(JNIEnv *env, jclass clazz, jstring path)
+/* What inspect0 fills, in this order; see NetNs. */
+enum { INSPECT_FS_TYPE, INSPECT_MODE, INSPECT_DEV, INSPECT_INO, INSPECT_LEN };
+
+static jint netns_open_path(JNIEnv *env, jclass clazz, jstring path)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, path, NULL);
 
 	if (chars == NULL)
 		return -ENOMEM;
-	int fd = open(chars, O_RDONLY | O_CLOEXEC);
+	int fd = open(chars, O_PATH | O_CLOEXEC);
 	int ret = fd < 0 ? -errno : fd;
 
 	(*env)->ReleaseStringUTFChars(env, path, chars);
 	return ret;
+}
+
+/* The file system type, mode, device and inode of what fd (O_PATH is enough) refers to. */
+static jint netns_inspect(JNIEnv *env, jclass clazz, jint fd, jlongArray out)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (fstatfs(fd, &fs) < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	jlong values[INSPECT_LEN] = {
+		[INSPECT_FS_TYPE] = (jlong)(unsigned long)fs.f_type,
+		[INSPECT_MODE] = (jlong)st.st_mode,
+		[INSPECT_DEV] = (jlong)st.st_dev,
+		[INSPECT_INO] = (jlong)st.st_ino,
+	};
+
+	(*env)->SetLongArrayRegion(env, out, 0, INSPECT_LEN, values);
+	return 0;
+}
+
+/* A readable descriptor of the file behind an O_PATH one (setns and ioctl refuse O_PATH).
+ * Only called once fd is known to be on nsfs, where opening has no side effect. */
+static jint netns_reopen(JNIEnv *env, jclass clazz, jint fd)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int reopened = open(path, O_RDONLY | O_CLOEXEC);
+
+	return reopened < 0 ? -errno : reopened;
+}
+
+/* The CLONE_NEW* type of the namespace behind fd. */
+static jint netns_type(JNIEnv *env, jclass clazz, jint fd)
+{
+	int type = ioctl(fd, NS_GET_NSTYPE);
+
+	return type < 0 ? -errno : type;
 }
 
 /* Writes a /proc/sys/net file as seen from the namespace (those files are per namespace,
@@ -89,7 +137,10 @@ out:
 }
 
 static const JNINativeMethod netns_methods[] = {
-	{ "open0", "(Ljava/lang/String;)I", (void *)netns_open },
+	{ "openPath0", "(Ljava/lang/String;)I", (void *)netns_open_path },
+	{ "inspect0", "(I[J)I", (void *)netns_inspect },
+	{ "reopen0", "(I)I", (void *)netns_reopen },
+	{ "nsType0", "(I)I", (void *)netns_type },
 	{ "writeSysctl0", "(ILjava/lang/String;Ljava/lang/String;)I", (void *)netns_write_sysctl },
 };
 

@@ -73,6 +73,17 @@ public final class BpfMap implements AutoCloseable {
         return BpfFd.openPinned(path, BpfFd.Kind.MAP, BpfMap::adopt);
     }
 
+    /**
+     * The names of the key and value types in the BTF the map was created with, as
+     * {@link ObjectSpec} compares them ("struct endpoint_key", "unsigned int"); both null for a
+     * map created without BTF.
+     */
+    String[] btfTypeNames() {
+        String[] names = new String[2];
+        Errors.check(btfTypeNames0(fd(), names), "read the BTF of map " + name);
+        return names;
+    }
+
     /** The number of possible CPUs, which per-CPU maps hold a value for. */
     public static int possibleCpus() {
         return Cpus.POSSIBLE;
@@ -376,4 +387,6 @@ public final class BpfMap implements AutoCloseable {
     private static native int info0(int fd, int[] info);
 
     private static native int possibleCpus0();
+
+    private static native int btfTypeNames0(int fd, String[] names);
 }

@@ -54,6 +54,10 @@ public final class NativeLibrary {
             return new UnsatisfiedLinkError("cannot extract " + RESOURCE + ": " + e);
         } catch (UnsatisfiedLinkError e) {
             return explain(e, extracted);
+        } catch (LinkageError e) {
+            // JNI_OnLoad's own failure (a class without the natives it registers) comes as the
+            // exception it left pending, a NoSuchMethodError: availability state too, not a crash.
+            return (UnsatisfiedLinkError) new UnsatisfiedLinkError("cannot register the natives: " + e).initCause(e);
         } finally {
             deleteQuietly(extracted);
         }

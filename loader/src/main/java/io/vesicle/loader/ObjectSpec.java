@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 
@@ -103,9 +104,11 @@ public final class ObjectSpec implements AutoCloseable {
     }
 
     /**
-     * Pins the maps declared pinned-by-name under dir (created if missing) at load, reusing those
-     * already pinned there; a pinned map whose type or sizes differ fails the load. {@code null},
-     * the default, pins nothing: every map is private to the loaded object.
+     * Pins the maps declared pinned-by-name under dir at load, reusing those already pinned there.
+     * dir is created 0700 when missing, and must be safe ({@link Bpffs#checkPinRoot}). A pinned
+     * map reused must match the declaration: type, key and value sizes, max entries, flags, and
+     * its key and value types by BTF name. {@code null}, the default, pins nothing: every map is
+     * private to the loaded object.
      */
     public synchronized ObjectSpec pinRoot(Path dir) {
         ensureNotLoaded("set the pin root");
@@ -162,26 +165,83 @@ public final class ObjectSpec implements AutoCloseable {
      */
     public synchronized BpfObject load() {
         ensureNotLoaded("load it");
+        String what = "load BPF object " + name + (pinRoot == null ? "" : " with maps pinned under " + pinRoot);
         String[] pinPaths = new String[maps.size()];
-        if (pinRoot != null) {
-            try {
-                Files.createDirectories(pinRoot);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot create pin root " + pinRoot + " for BPF object " + name, e);
+        int[] reuseFds = new int[maps.size()];
+        Arrays.fill(reuseFds, -1);
+        List<BpfMap> pinned = new ArrayList<>();
+        try {
+            if (pinRoot != null) {
+                Bpffs.createPinRoot(pinRoot);
+                Bpffs.checkPinRoot(pinRoot);
+                openPinned(what, pinPaths, reuseFds, pinned);
             }
-            for (int i = 0; i < pinPaths.length; i++) {
-                if (maps.get(i).pinByName()) {
-                    pinPaths[i] = pinRoot.resolve(maps.get(i).name()).toString();
-                }
+            loaded = true;
+            int ret = load0(handle, pinPaths, reuseFds);
+            if (ret < 0) {
+                throw new ProgramLoadException(what + ": " + Errors.describe(-ret), -ret, takeLog());
             }
-        }
-        loaded = true;
-        int ret = load0(handle, pinPaths);
-        if (ret < 0) {
-            String what = "load BPF object " + name + (pinRoot == null ? "" : " with maps pinned under " + pinRoot);
-            throw new ProgramLoadException(what + ": " + Errors.describe(-ret), -ret, takeLog());
+        } finally {
+            // libbpf holds its own duplicates of the maps it reused.
+            pinned.forEach(BpfMap::close);
         }
         return adopt(dupFds0(handle));
+    }
+
+    /**
+     * For each map pinned by name: its pin path when nothing is pinned there yet (libbpf creates
+     * and pins it), else the pinned map, opened and checked against the declaration, in reuseFds.
+     * Every difference of every map is reported at once; nothing is changed then.
+     */
+    private void openPinned(String what, String[] pinPaths, int[] reuseFds, List<BpfMap> pinned) {
+        String[] typeNames = mapTypeNames0(handle);
+        if (typeNames == null) {
+            throw new OutOfMemoryError("cannot read the BTF types of the maps of BPF object " + name);
+        }
+        List<PinnedMapMismatchException.Mismatch> mismatches = new ArrayList<>();
+        for (int i = 0; i < maps.size(); i++) {
+            MapSpec spec = maps.get(i);
+            if (!spec.pinByName()) {
+                continue;
+            }
+            Path pin = pinRoot.resolve(spec.name());
+            BpfMap map;
+            try {
+                map = BpfMap.openPinned(pin);
+            } catch (NativeException e) {
+                if (e.errno() != Errors.ENOENT) {
+                    throw e;
+                }
+                pinPaths[i] = pin.toString();
+                continue;
+            }
+            pinned.add(map);
+            String expected = describe(spec.type(), spec.keySize(), spec.valueSize(), spec.maxEntries(), spec.flags(),
+                    typeNames[2 * i], typeNames[2 * i + 1]);
+            String[] found = map.btfTypeNames();
+            String actual = describe(map.type(), map.keySize(), map.valueSize(), map.maxEntries(), map.flags(),
+                    found[0], found[1]);
+            if (found[0] == null && found[1] == null) {
+                mismatches.add(new PinnedMapMismatchException.Mismatch(pin, spec.name(), expected,
+                        actual + " (created without BTF)"));
+            } else if (!expected.equals(actual)) {
+                mismatches.add(new PinnedMapMismatchException.Mismatch(pin, spec.name(), expected, actual));
+            }
+            reuseFds[i] = map.fd();
+        }
+        if (!mismatches.isEmpty()) {
+            throw new PinnedMapMismatchException(what, mismatches);
+        }
+    }
+
+    private static String describe(int type, int keySize, int valueSize, int maxEntries, int flags, String keyType,
+            String valueType) {
+        return "type " + type + ", key " + keySize + " bytes " + typeName(keyType) + ", value " + valueSize + " bytes "
+                + typeName(valueType) + ", " + maxEntries + " entries, flags 0x" + Integer.toHexString(flags);
+    }
+
+    private static String typeName(String btfName) {
+        return btfName == null ? "(no BTF type)" : "(" + btfName + ")";
     }
 
     /** Frees libbpf's object; idempotent. A loaded BpfObject is unaffected. */
@@ -327,7 +387,9 @@ public final class ObjectSpec implements AutoCloseable {
 
     private static native String[] btfStructMembers0(long handle, String name);
 
-    private static native int load0(long handle, String[] pinPaths);
+    private static native String[] mapTypeNames0(long handle);
+
+    private static native int load0(long handle, String[] pinPaths, int[] reuseFds);
 
     private static native int[] dupFds0(long handle);
 }

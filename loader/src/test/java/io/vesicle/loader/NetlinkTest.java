@@ -34,7 +34,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Netlink against the real kernel, inside throwaway namespaces {@code vsl-t<random>} created per
+ * Netlink against the real kernel, inside throwaway namespaces {@code vsl-t<pid>x<random>} created per
  * test; the root namespace's interfaces and routes are never touched. {@code ip -n} serves as
  * an independent witness, {@code nsenter --net} runs ping inside a namespace.
  */
@@ -208,6 +208,32 @@ class NetlinkTest {
         assertFalse(after.contains("10.201.0.0"), after);
         assertFalse(after.contains("10.203.0.0"), after);
         assertTrue(after.contains("10.202.0.0/24"), after);
+    }
+
+    @Test
+    void addingARouteNeverReplacesOneToTheSameDestination() {
+        int first = Netlink.createVeth(a, "ex0", "ex1", null, 0, null).index();
+        int second = Netlink.createVeth(a, "ex2", "ex3", null, 0, null).index();
+        for (int dev : new int[] {first, second}) {
+            Netlink.setUp(a, dev);
+        }
+        Netlink.addAddress(a, first, ip("10.210.1.1"), 24);
+        Netlink.addAddress(a, second, ip("10.210.2.1"), 24);
+        Route existing = Route.link(ip("10.211.0.0"), 24, first);
+        Netlink.addRoute(a, existing, false);
+        String before = run("ip", "-n", nameA, "-j", "route", "show", "10.211.0.0/24");
+
+        // Another device, a gateway on the same or on another device: each is the same destination.
+        for (Route other : List.of(Route.link(ip("10.211.0.0"), 24, second),
+                Route.via(ip("10.211.0.0"), 24, ip("10.210.1.2"), first, false),
+                Route.via(ip("10.211.0.0"), 24, ip("10.210.2.2"), second, false))) {
+            NativeException e = assertThrows(NativeException.class, () -> Netlink.addRoute(a, other, false));
+            assertEquals(Errors.EEXIST, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("add route " + other + " in network namespace /var/run/netns/" + nameA
+                    + ": File exists (errno 17)"), e.getMessage());
+            assertEquals(before, run("ip", "-n", nameA, "-j", "route", "show", "10.211.0.0/24"), "left as it was");
+        }
+        assertTrue(before.contains("\"dev\":\"ex0\""), before);
     }
 
     @Test
@@ -421,7 +447,7 @@ class NetlinkTest {
     }
 
     private static String addNamespace() {
-        String name = "vsl-t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+        String name = TestSupport.netnsName();
         CREATED.add(name);
         run("ip", "netns", "add", name);
         return name;

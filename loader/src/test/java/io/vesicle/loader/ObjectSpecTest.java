@@ -2,6 +2,8 @@ package io.vesicle.loader;
 
 import static io.vesicle.loader.TestSupport.BAD_PROG;
 import static io.vesicle.loader.TestSupport.BPF_LXC;
+import static io.vesicle.loader.TestSupport.CONST_NOBTF;
+import static io.vesicle.loader.TestSupport.OTHER_TYPES;
 import static io.vesicle.loader.TestSupport.deleteTree;
 import static io.vesicle.loader.TestSupport.direct;
 import static io.vesicle.loader.TestSupport.endpointInfo;
@@ -17,6 +19,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -112,10 +115,94 @@ class ObjectSpecTest {
             Path endpoints = pinDir.resolve("vsl_endpoints");
             Files.delete(endpoints);
             lxc.pin(endpoints);
-            ProgramLoadException e = assertThrows(ProgramLoadException.class, () -> load(pinDir));
+            PinnedMapMismatchException e = assertThrows(PinnedMapMismatchException.class, () -> load(pinDir));
             assertTrue(e.getMessage().contains(pinDir.toString()), e.getMessage());
-            assertTrue(e.log().contains("vsl_endpoints"), e.log());
+            assertEquals(List.of(new PinnedMapMismatchException.Mismatch(endpoints, "vsl_endpoints",
+                    "type 1, key 20 bytes (struct endpoint_key), value 32 bytes (struct endpoint_info), 65536 entries,"
+                            + " flags 0x0",
+                    "type 1, key 4 bytes (unsigned int), value 32 bytes (struct endpoint_info), 65536 entries,"
+                            + " flags 0x0")), e.mismatches());
+            try (BpfMap still = BpfMap.openPinned(endpoints)) {
+                assertEquals(lxc.id(), still.id(), "the pin is left as it was");
+            }
         }
+    }
+
+    @Test
+    void pinnedMapsWithOtherBtfTypeNamesAreNotReused() throws IOException {
+        pinDir = TestSupport.pinDir();
+        ByteBuffer key = direct(20).put(0, (byte) 10);
+        ByteBuffer value = endpointInfo(new byte[] {10, 0, 0, 9}, 9, 90, new byte[6], new byte[6]);
+        int endpointsId;
+        int lxcId;
+        try (ObjectSpec spec = ObjectSpec.fromResource(OTHER_TYPES); BpfObject other = spec.pinRoot(pinDir).load()) {
+            // Same names, types, sizes and max entries as bpf_lxc's: only the BTF names differ.
+            assertEquals(new MapSpec("vsl_endpoints", BPF_MAP_TYPE_HASH, 20, 32, 65536, 0, true), spec.map("vsl_endpoints"));
+            assertEquals(new MapSpec("vsl_lxc", BPF_MAP_TYPE_HASH, 4, 32, 65536, 0, true), spec.map("vsl_lxc"));
+            other.map("vsl_endpoints").put(key, value);
+            endpointsId = other.map("vsl_endpoints").id();
+            lxcId = other.map("vsl_lxc").id();
+        }
+        PinnedMapMismatchException e = assertThrows(PinnedMapMismatchException.class, () -> load(pinDir));
+
+        assertEquals(Errors.EINVAL, e.errno());
+        assertEquals(2, e.mismatches().size(), e.getMessage());
+        String message = e.getMessage();
+        assertTrue(message.startsWith("load BPF object bpf_lxc.o with maps pinned under " + pinDir), message);
+        assertTrue(message.contains("map vsl_endpoints pinned at " + pinDir.resolve("vsl_endpoints")
+                + ": expected type 1, key 20 bytes (struct endpoint_key), value 32 bytes (struct endpoint_info)"
+                + ", 65536 entries, flags 0x0, found type 1, key 20 bytes (struct other_key)"), message);
+        assertTrue(message.contains("map vsl_lxc pinned at " + pinDir.resolve("vsl_lxc")
+                + ": expected type 1, key 4 bytes (unsigned int), value 32 bytes (struct endpoint_info)"), message);
+        assertTrue(message.contains("value 32 bytes (struct other_info)"), message);
+        // Nothing pinned changed: the same maps, their entry, and no new pin.
+        assertEquals(Set.of("vsl_endpoints", "vsl_lxc"), list(pinDir));
+        try (BpfMap endpoints = BpfMap.openPinned(pinDir.resolve("vsl_endpoints"));
+                BpfMap lxc = BpfMap.openPinned(pinDir.resolve("vsl_lxc"))) {
+            assertEquals(endpointsId, endpoints.id());
+            assertEquals(lxcId, lxc.id());
+            ByteBuffer read = direct(32);
+            endpoints.lookup(key, read);
+            assertEquals(value, read);
+        }
+    }
+
+    @Test
+    void pinnedMapWithoutBtfIsNotReused() throws IOException {
+        pinDir = TestSupport.pinDir();
+        Files.createDirectories(pinDir);
+        Path pin = pinDir.resolve("vsl_endpoints");
+        TestSupport.run("bpftool", "map", "create", pin.toString(), "type", "hash", "key", "20", "value", "32",
+                "entries", "65536", "name", "vsl_endpoints");
+        int id;
+        try (BpfMap created = BpfMap.openPinned(pin)) {
+            id = created.id();
+        }
+
+        PinnedMapMismatchException e = assertThrows(PinnedMapMismatchException.class, () -> load(pinDir));
+
+        assertEquals(List.of(new PinnedMapMismatchException.Mismatch(pin, "vsl_endpoints",
+                "type 1, key 20 bytes (struct endpoint_key), value 32 bytes (struct endpoint_info), 65536 entries,"
+                        + " flags 0x0",
+                "type 1, key 20 bytes (no BTF type), value 32 bytes (no BTF type), 65536 entries, flags 0x0"
+                        + " (created without BTF)")), e.mismatches());
+        assertEquals(Set.of("vsl_endpoints"), list(pinDir));
+        try (BpfMap still = BpfMap.openPinned(pin)) {
+            assertEquals(id, still.id());
+        }
+    }
+
+    @Test
+    void pinRootIsCreatedForRootAloneAndAnUnsafeOneRefused() throws IOException {
+        pinDir = TestSupport.pinDir();
+        load(pinDir).close();
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(pinDir)));
+
+        Files.setPosixFilePermissions(pinDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Set<String> pins = list(pinDir);
+        UnsafePinRootException e = assertThrows(UnsafePinRootException.class, () -> load(pinDir));
+        assertTrue(e.getMessage().contains(pinDir + " is unsafe: it is writable by others"), e.getMessage());
+        assertEquals(pins, list(pinDir));
     }
 
     @Test
@@ -251,6 +338,34 @@ class ObjectSpecTest {
             e = assertThrows(IllegalArgumentException.class,
                     () -> spec.setConstant("CFG_GATEWAY_IP4", new byte[] {1, 2}));
             assertTrue(e.getMessage().contains("CFG_GATEWAY_IP4") && e.getMessage().contains("4 bytes"), e.getMessage());
+        }
+    }
+
+    @Test
+    void objectWithoutRodataHasNoConstants() {
+        try (ObjectSpec spec = ObjectSpec.fromResource(OTHER_TYPES)) {
+            assertTrue(spec.maps().stream().noneMatch(map -> map.name().endsWith(".rodata")), spec.maps().toString());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> spec.setConstant("CFG_GATEWAY_IP4", 1));
+            assertEquals("BPF object other_types.o has no constant CFG_GATEWAY_IP4: it has no .rodata described by BTF",
+                    e.getMessage());
+            assertEquals(20, spec.btfStruct("other_key").size());
+            spec.load().close();
+        }
+    }
+
+    @Test
+    void objectWithoutBtfLoadsButNamesNothing() {
+        try (ObjectSpec spec = ObjectSpec.fromResource(CONST_NOBTF)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> spec.setConstant("CFG_VERDICT", 1));
+            assertEquals("BPF object const_nobtf.o has no constant CFG_VERDICT: it has no .rodata described by BTF",
+                    e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> spec.btfStruct("__sk_buff"));
+            assertTrue(e.getMessage().contains("has no struct __sk_buff in its BTF"), e.getMessage());
+            try (BpfObject object = spec.load()) {
+                assertEquals(BPF_PROG_TYPE_SCHED_CLS, object.program("const_verdict").type());
+            }
         }
     }
 

@@ -99,6 +99,36 @@ class TcLinkTest {
     }
 
     @Test
+    void failedAttachRemovesTheQdiscItCreated() {
+        try (ObjectSpec spec = ObjectSpec.fromResource(TestSupport.WRONG_HOOK); BpfObject wrong = spec.load()) {
+            for (String name : new String[] {"xdp_pass", "socket_accept"}) {
+                Program program = wrong.program(name);
+                NativeException e = assertThrows(NativeException.class,
+                        () -> TcLink.attach(program, netns.ns, ifindex, TcDirection.INGRESS));
+                assertEquals(Errors.EINVAL, e.errno(), e.getMessage());
+                assertTrue(e.getMessage().startsWith("attach program " + name + " at tc ingress of ifindex " + ifindex
+                        + " in network namespace /var/run/netns/" + netns.name), e.getMessage());
+                // The attach created clsact for the filter; its failure took it away again.
+                assertFalse(netns.qdiscs("vsl0").contains("clsact"), netns.qdiscs("vsl0"));
+            }
+        }
+    }
+
+    @Test
+    void failedAttachKeepsAQdiscThatWasThere() {
+        TestSupport.run("tc", "-n", netns.name, "qdisc", "add", "dev", "vsl0", "clsact");
+        try (TcLink egress = TcLink.attach(first.program("from_container"), netns.ns, ifindex, TcDirection.EGRESS);
+                ObjectSpec spec = ObjectSpec.fromResource(TestSupport.WRONG_HOOK); BpfObject wrong = spec.load()) {
+            assertFalse(egress.createdQdisc());
+            assertThrows(NativeException.class,
+                    () -> TcLink.attach(wrong.program("xdp_pass"), netns.ns, ifindex, TcDirection.INGRESS));
+            assertTrue(netns.qdiscs("vsl0").contains("clsact"), netns.qdiscs("vsl0"));
+            assertEquals(1, netns.filters("vsl0", TcDirection.EGRESS).size(), "the other hook's filter stays");
+            assertEquals(0, netns.filters("vsl0", TcDirection.INGRESS).size());
+        }
+    }
+
+    @Test
     void missingDeviceIsNoSuchDevice() {
         int missing = 999_999;
         NoSuchDeviceException e = assertThrows(NoSuchDeviceException.class,
