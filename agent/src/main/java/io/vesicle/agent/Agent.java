@@ -7,8 +7,6 @@ import io.vesicle.agent.datapath.DatapathConfig;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
-import io.vesicle.loader.NetNs;
-import io.vesicle.maps.DatapathMaps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -17,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +34,7 @@ public final class Agent implements AutoCloseable {
     static final int BUILDERS = 8;
 
     private final AgentConfig config;
-    private final NetNs nodeNs;
+    private final Path nodeNetns;
     private final EndpointManager.Checkpoint checkpoint;
     private FileChannel lockFile;
     private FileLock stateLock;
@@ -50,11 +47,12 @@ public final class Agent implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * @param nodeNs the node's network namespace ({@code null}: this process's, as in production)
+     * @param nodeNetns the node's network namespace file ({@code null}: this process's, as in
+     *                  production)
      */
-    public Agent(AgentConfig config, NetNs nodeNs, EndpointManager.Checkpoint checkpoint) {
+    public Agent(AgentConfig config, Path nodeNetns, EndpointManager.Checkpoint checkpoint) {
         this.config = config;
-        this.nodeNs = nodeNs;
+        this.nodeNetns = nodeNetns;
         this.checkpoint = checkpoint;
     }
 
@@ -67,7 +65,7 @@ public final class Agent implements AutoCloseable {
         try {
             lockStateDir();
             PinRoot.prepare(config.bpffsRoot());
-            datapath = Datapath.load(nodeNs, new DatapathConfig(config.bpffsRoot(), config.gateway()));
+            datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), config.gateway()));
             ipam = new Ipam(config.stateDir().resolve("ipam"), config.podCIDR(), config.gateway(),
                     datapath::nodeAddresses);
             AtomicInteger threads = new AtomicInteger();
@@ -100,13 +98,7 @@ public final class Agent implements AutoCloseable {
             if (closed) {
                 return "the agent is stopping";
             }
-            for (String map : List.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX, DatapathMaps.METRICS)) {
-                Path pin = config.bpffsRoot().resolve(map);
-                if (!Files.exists(pin)) {
-                    return "the datapath map pin " + pin + " is missing";
-                }
-            }
-            return null;
+            return datapath.unavailableReason().orElse(null);
         }
 
         @Override
@@ -116,7 +108,7 @@ public final class Agent implements AutoCloseable {
 
         @Override
         public int programId() {
-            return datapath.fromContainer().id();
+            return datapath.programId();
         }
     }
 

@@ -74,7 +74,7 @@ class AgentTest {
     }
 
     Agent start(EndpointManager.Checkpoint checkpoint) {
-        agent = new Agent(config, nodeNs, checkpoint).start();
+        agent = new Agent(config, TestNamespaces.path(node), checkpoint).start();
         return agent;
     }
 

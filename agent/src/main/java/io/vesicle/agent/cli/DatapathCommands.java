@@ -1,21 +1,16 @@
 package io.vesicle.agent.cli;
 
-import io.vesicle.agent.datapath.Datapath;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.vesicle.agent.datapath.DatapathConfig;
-import io.vesicle.agent.datapath.Endpoint;
-import io.vesicle.agent.datapath.PodInterface;
-import io.vesicle.loader.NetNs;
-import io.vesicle.maps.DatapathMaps;
-import io.vesicle.maps.EndpointInfo;
-import io.vesicle.maps.MetricsKey;
-import io.vesicle.maps.MetricsValue;
+import io.vesicle.agent.datapath.ManualWiring;
+import io.vesicle.api.AgentClient;
+import io.vesicle.api.ApiPaths;
 import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Path;
-import java.util.Comparator;
+import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -24,8 +19,8 @@ import java.util.Set;
  */
 public final class DatapathCommands {
     private static final Set<String> WIRE = Set.of("node-netns", "pod-netns", "id", "ip", "gateway", "host-if",
-            "pod-if", "mtu", "pin-root");
-    private static final Set<String> UNWIRE = Set.of("node-netns", "id", "ip", "host-if", "pin-root");
+            "pod-if", "mtu", "pin-root", "api-socket");
+    private static final Set<String> UNWIRE = Set.of("node-netns", "id", "ip", "host-if", "pin-root", "api-socket");
     private static final Set<String> READ = Set.of("pin-root");
 
     private DatapathCommands() {
@@ -62,62 +57,59 @@ public final class DatapathCommands {
         Inet4Address ip = ipv4(args.required("ip"), "ip");
         Inet4Address gateway = ipv4(args.required("gateway"), "gateway");
         String hostIf = args.get("host-if", "lxc" + id);
-        try (NetNs node = NetNs.open(Path.of(args.required("node-netns")));
-             NetNs pod = NetNs.open(Path.of(args.required("pod-netns")));
-             Datapath datapath = Datapath.load(node, new DatapathConfig(pinRoot(args), gateway))) {
-            Endpoint endpoint;
-            PodInterface veth = PodInterface.create(node, hostIf, pod, args.get("pod-if", "eth0"), ip, gateway,
-                    args.getInt("mtu", 1500), null);
-            try {
-                endpoint = new Endpoint(id, hostIf, ip, veth.mac(), 0);
-                datapath.attach(endpoint);
-            } catch (RuntimeException e) {
-                PodInterface.remove(node, hostIf);
-                throw e;
-            }
-            out.printf("endpoint %d: %s %s on %s (ifindex %d)%n", id, ip.getHostAddress(), veth.mac(), hostIf,
-                    veth.hostIndex());
-            return 0;
-        }
+        refuseWhileAnAgentServes(args);
+        ManualWiring.Wired wired = ManualWiring.wire(Path.of(args.required("node-netns")),
+                Path.of(args.required("pod-netns")), pinRoot(args), id, ip, gateway, hostIf, args.get("pod-if", "eth0"),
+                args.getInt("mtu", 1500));
+        out.printf("endpoint %d: %s %s on %s (ifindex %d)%n", id, ip.getHostAddress(), wired.mac(), hostIf,
+                wired.hostIndex());
+        return 0;
     }
 
     private static int unwire(Args args, PrintStream out) {
         int id = args.getInt("id", 0);
         Inet4Address ip = ipv4(args.required("ip"), "ip");
-        String hostIf = args.get("host-if", "lxc" + id);
-        try (NetNs node = NetNs.open(Path.of(args.required("node-netns")));
-             Datapath datapath = Datapath.load(node, new DatapathConfig(pinRoot(args), null))) {
-            datapath.detach(id, hostIf, ip);
-            PodInterface.remove(node, hostIf);
-            out.printf("endpoint %d: removed%n", id);
-            return 0;
+        refuseWhileAnAgentServes(args);
+        ManualWiring.unwire(Path.of(args.required("node-netns")), pinRoot(args), id, ip,
+                args.get("host-if", "lxc" + id));
+        out.printf("endpoint %d: removed%n", id);
+        return 0;
+    }
+
+    /**
+     * The maps under a pin root belong to the agent that loaded them: writing them behind its back
+     * would leave entries it does not know (and sweeps away on its next start).
+     */
+    private static void refuseWhileAnAgentServes(Args args) {
+        Path socket = Path.of(args.get("api-socket", ApiPaths.DEFAULT_SOCKET.toString()));
+        JsonNode status;
+        try {
+            status = new AgentClient(socket, Duration.ofSeconds(5)).call("GET", ApiPaths.STATUS, null, JsonNode.class);
+        } catch (AgentClient.UnavailableException e) {
+            return; // no agent answers there
+        }
+        String agentPins = status.path("datapath").path("pinRoot").asText("");
+        if (Path.of(agentPins).normalize().equals(pinRoot(args).toAbsolutePath().normalize())) {
+            throw new IllegalStateException("an agent serving on " + socket + " owns the maps under " + agentPins
+                    + "; add pods through it (the CNI plugin) instead");
         }
     }
 
     private static int endpoints(Args args, PrintStream out) {
-        try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot(args))) {
-            out.printf("%-6s %-15s %-17s %-8s %-17s %s%n", "ID", "ADDRESS", "MAC", "IFINDEX", "ROUTER MAC",
-                    "IDENTITY");
-            maps.endpoints().entries().values().stream()
-                    .sorted(Comparator.comparingInt(EndpointInfo::endpointId))
-                    .forEach(e -> out.printf("%-6d %-15s %-17s %-8d %-17s %d%n", e.endpointId(),
-                            e.address().getHostAddress(), e.mac(), e.ifindex(), e.nodeMac(), e.identity()));
-            return 0;
+        out.printf("%-6s %-15s %-17s %-8s %-17s %s%n", "ID", "ADDRESS", "MAC", "IFINDEX", "ROUTER MAC", "IDENTITY");
+        for (ManualWiring.EndpointRow e : ManualWiring.endpoints(pinRoot(args))) {
+            out.printf("%-6d %-15s %-17s %-8d %-17s %d%n", e.id(), e.address(), e.mac(), e.ifindex(), e.nodeMac(),
+                    e.identity());
         }
+        return 0;
     }
 
     private static int metrics(Args args, PrintStream out) {
-        try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot(args))) {
-            out.printf("%-20s %-9s %12s %14s%n", "REASON", "DIRECTION", "PACKETS", "BYTES");
-            Map<MetricsKey, MetricsValue> totals = maps.metrics().totals();
-            totals.entrySet().stream()
-                    .sorted(Comparator.comparing((Map.Entry<MetricsKey, MetricsValue> e) -> e.getKey().reason().code())
-                            .thenComparing(e -> e.getKey().direction()))
-                    .forEach(e -> out.printf("%-20s %-9s %12d %14d%n", e.getKey().reason().label(),
-                            e.getKey().direction().name().toLowerCase(), e.getValue().packets(),
-                            e.getValue().bytes()));
-            return 0;
+        out.printf("%-20s %-9s %12s %14s%n", "REASON", "DIRECTION", "PACKETS", "BYTES");
+        for (ManualWiring.CounterRow c : ManualWiring.counters(pinRoot(args))) {
+            out.printf("%-20s %-9s %12d %14d%n", c.reason(), c.direction(), c.packets(), c.bytes());
         }
+        return 0;
     }
 
     private static Inet4Address ipv4(String text, String option) {

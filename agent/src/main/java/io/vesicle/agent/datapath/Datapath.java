@@ -34,6 +34,7 @@ public final class Datapath implements AutoCloseable {
     private static final List<Path> NETNS_DIRS = List.of(Path.of("/run/netns"), Path.of("/var/run/netns"));
 
     private final NetNs nodeNs;
+    private final Path pinRoot;
     private final BpfObject object;
     private final DatapathMaps maps;
     private final Program fromContainer;
@@ -42,7 +43,11 @@ public final class Datapath implements AutoCloseable {
     /** The realizers that wire an existing veth, for {@link #attach}. */
     private final List<Realizer> nodeSide;
 
-    private Datapath(NetNs nodeNs, BpfObject object) {
+    private final boolean ownsNodeNs;
+
+    private Datapath(NetNs nodeNs, BpfObject object, Path pinRoot, boolean ownsNodeNs) {
+        this.ownsNodeNs = ownsNodeNs;
+        this.pinRoot = pinRoot;
         this.nodeNs = nodeNs;
         this.object = object;
         this.maps = DatapathMaps.of(object);
@@ -59,15 +64,37 @@ public final class Datapath implements AutoCloseable {
     /**
      * Loads the datapath objects, reusing maps already pinned under the configured root.
      *
-     * @param nodeNs the node's network namespace, where host-side veths live ({@code null}: ours)
+     * @param nodeNs the node's network namespace, where host-side veths live ({@code null}: ours);
+     *               the caller keeps owning it
      */
     public static Datapath load(NetNs nodeNs, DatapathConfig config) {
+        return load(nodeNs, config, false);
+    }
+
+    private static Datapath load(NetNs nodeNs, DatapathConfig config, boolean ownsNodeNs) {
         try (ObjectSpec spec = ObjectSpec.fromResource(OBJECT_RESOURCE)) {
             spec.pinRoot(config.pinRoot());
             if (config.gateway() != null) {
                 spec.setConstant(GATEWAY_CONSTANT, config.gateway().getAddress());
             }
-            return new Datapath(nodeNs, spec.load());
+            return new Datapath(nodeNs, spec.load(), config.pinRoot(), ownsNodeNs);
+        }
+    }
+
+    /**
+     * {@link #load} for the node whose network namespace file is nodeNetns ({@code null}: this
+     * process's); the datapath owns the handle it opens.
+     */
+    public static Datapath open(Path nodeNetns, DatapathConfig config) {
+        if (nodeNetns == null) {
+            return load(null, config);
+        }
+        NetNs nodeNs = NetNs.open(nodeNetns);
+        try {
+            return load(nodeNs, config, true);
+        } catch (RuntimeException e) {
+            nodeNs.close();
+            throw e;
         }
     }
 
@@ -104,12 +131,20 @@ public final class Datapath implements AutoCloseable {
         return addresses;
     }
 
-    /**
-     * What the kernel shows of a wired endpoint whose host side is hostIf: its entry by sender
-     * (address, id, identity, pod MAC). Empty when the veth or the entry is gone.
-     */
-    public Optional<EndpointInfo> observe(String hostIf) {
-        return Netlink.link(nodeNs, hostIf).flatMap(l -> maps.endpointsByIfindex().get(new IfIndex(l.index())));
+    /** A wired endpoint as the kernel shows it (its entry by sender). */
+    public record Observed(int id, Inet4Address address, String mac, String hostMac, int identity) {
+    }
+
+    /** What the kernel shows of the endpoint whose host side is hostIf; empty when the veth or entry is gone. */
+    public Optional<Observed> observe(String hostIf) {
+        return Netlink.link(nodeNs, hostIf).flatMap(l -> maps.endpointsByIfindex().get(new IfIndex(l.index())))
+                .map(i -> new Observed(i.endpointId(), i.address(), i.mac().toString(), i.nodeMac().toString(),
+                        i.identity()));
+    }
+
+    /** The id of the program endpoints' traffic goes through. */
+    public int programId() {
+        return fromContainer.id();
     }
 
     /**
@@ -169,7 +204,8 @@ public final class Datapath implements AutoCloseable {
             }
             throw e;
         }
-        return observe(endpoint.hostIfName()).orElseThrow();
+        return Netlink.link(nodeNs, endpoint.hostIfName())
+                .flatMap(l -> maps.endpointsByIfindex().get(new IfIndex(l.index()))).orElseThrow();
     }
 
     /**
@@ -197,5 +233,26 @@ public final class Datapath implements AutoCloseable {
     @Override
     public void close() {
         object.close();
+        if (ownsNodeNs) {
+            nodeNs.close();
+        }
+    }
+
+    NetNs nodeNs() {
+        return nodeNs;
+    }
+
+    /** Why the datapath cannot serve pods (a map pin gone), or empty. */
+    public Optional<String> unavailableReason() {
+        if (pinRoot == null) {
+            return Optional.empty();
+        }
+        for (String map : List.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX, DatapathMaps.METRICS)) {
+            Path pin = pinRoot.resolve(map);
+            if (!Files.exists(pin)) {
+                return Optional.of("the datapath map pin " + pin + " is missing");
+            }
+        }
+        return Optional.empty();
     }
 }

@@ -8,7 +8,6 @@ import io.vesicle.agent.datapath.Realizer;
 import io.vesicle.agent.ipam.Cidr;
 import io.vesicle.agent.ipam.Ipam;
 import io.vesicle.agent.util.Throwables;
-import io.vesicle.maps.EndpointInfo;
 import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -231,7 +230,7 @@ public final class EndpointManager {
     }
 
     private String hostMac(Endpoint endpoint) {
-        return datapath.observe(endpoint.hostIf()).map(i -> i.nodeMac().toString()).orElse(null);
+        return datapath.observe(endpoint.hostIf()).map(Datapath.Observed::hostMac).orElse(null);
     }
 
     /** Undoes a failed first build; what cannot be undone stays described by the intent file. */
@@ -572,21 +571,21 @@ public final class EndpointManager {
      */
     private Optional<EndpointStore.Record> rebuild(EndpointStore.Unreadable file) {
         for (AttachmentKey key : EndpointStore.candidates(file.file())) {
-            Optional<EndpointInfo> observed = datapath.observe(key.hostIfName());
+            Optional<Datapath.Observed> observed = datapath.observe(key.hostIfName());
             if (observed.isEmpty()) {
                 continue;
             }
-            EndpointInfo info = observed.get();
+            Datapath.Observed info = observed.get();
             Optional<Ipam.Allocation> allocation = ipam.allocationOf(key);
             String network = allocation.map(Ipam.Allocation::network).orElse(null);
             if (allocation.isEmpty()) {
                 ipam.reserve(key, null, info.address(), ipam.pool().prefixLength());
             }
-            String mac = info.mac().toString();
+            String mac = info.mac();
             Path netns = datapath.findPodNamespace(key.ifname(), mac).orElse(null);
             EndpointStore.Record record = new EndpointStore.Record(EndpointStore.VERSION,
-                    EndpointStore.Status.ready, info.endpointId(), key.containerID(), key.ifname(), network,
-                    netns == null ? null : netns.toString(), null, null, key.hostIfName(), info.nodeMac().toString(),
+                    EndpointStore.Status.ready, info.id(), key.containerID(), key.ifname(), network,
+                    netns == null ? null : netns.toString(), null, null, key.hostIfName(), info.hostMac(),
                     mac, gateway.getHostAddress(), mtu, info.identity(), null, null);
             store.quarantine(file.file());
             store.write(record);
