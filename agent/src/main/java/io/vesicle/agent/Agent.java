@@ -120,7 +120,8 @@ public final class Agent implements AutoCloseable {
                 Files.createDirectories(config.stateDir(), PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
             }
-            lockFile = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lockFile = FileChannel.open(lock, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             stateLock = lockFile.tryLock();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot lock the state directory " + config.stateDir() + ": "

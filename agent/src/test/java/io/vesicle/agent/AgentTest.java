@@ -449,4 +449,26 @@ class AgentTest {
         client.gc(new Messages.GcRequest(List.of()));
         assertNothingLeft();
     }
+
+    /** Two CNI networks served by one agent: the GC of one never touches the other's pods. */
+    @Test
+    void gcRemovesOnlyWhatItsNetworkOwns() throws IOException {
+        start();
+        String blue = ns.namespace("blue");
+        String green = ns.namespace("green");
+        Messages.Endpoint b = client.createEndpoint(new Messages.CreateEndpoint("cb", "eth0",
+                TestNamespaces.path(blue).toString(), null, null, null, null, "blue"));
+        Messages.Endpoint g = client.createEndpoint(new Messages.CreateEndpoint("cg", "eth0",
+                TestNamespaces.path(green).toString(), null, null, null, null, "green"));
+        assertEquals("blue", b.network());
+        Messages.GcResult blueGc = client.gc(new Messages.GcRequest(List.of(), "blue"));
+        assertEquals(List.of(new Messages.Attachment("cb", "eth0")), blueGc.removed());
+        assertEquals(List.of("cg"), client.endpoints().stream().map(Messages.Endpoint::containerID).toList());
+        assertTrue(client.checkEndpoint("cg", "eth0").ok(), "green's pod is untouched");
+        assertEquals(List.of(ip(g)), files("ipam"));
+        assertEquals(400, assertThrows(AgentClient.ApiException.class,
+                () -> client.gc(new Messages.GcRequest(List.of(), "bad name"))).status());
+        client.gc(new Messages.GcRequest(List.of(), "green"));
+        assertNothingLeft();
+    }
 }

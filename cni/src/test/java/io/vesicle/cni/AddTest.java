@@ -45,6 +45,7 @@ class AddTest extends AgentStubTest {
         assertEquals(Plugin.NETNS, body.get("netns").asText());
         assertEquals("default", body.get("podNamespace").asText());
         assertEquals("web-1", body.get("podName").asText());
+        assertEquals("vesicle", body.get("network").asText(), "the configuration's name scopes GC");
         assertFalse(body.has("address"), "the agent's IPAM allocates: " + body);
         assertFalse(body.has("gateway"));
     }

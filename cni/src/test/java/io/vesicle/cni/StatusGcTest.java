@@ -54,7 +54,8 @@ class StatusGcTest extends AgentStubTest {
         assertEquals(0, out.exit(), out.toString());
         assertEquals("", out.stdout());
         JsonNode body = agent.body(2);
-        assertEquals("{\"valid\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}", body.toString());
+        assertEquals("{\"valid\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}],\"network\":\"vesicle\"}",
+                body.toString(), "the agent removes only what is not valid in this network");
         assertNull(agent.endpoint("stale", "eth0"));
         assertTrue(out.stderr().contains("stale"), out.stderr());
     }
