@@ -43,14 +43,25 @@ public final class AgentClient {
     /** The agent answered with an error status; the message is its reason. */
     public static final class ApiException extends RuntimeException {
         private final int status;
+        private final String field;
 
         public ApiException(int status, String message) {
+            this(status, message, null);
+        }
+
+        public ApiException(int status, String message, String field) {
             super(message);
             this.status = status;
+            this.field = field;
         }
 
         public int status() {
             return status;
+        }
+
+        /** The request field the agent named as at fault, or null. */
+        public String field() {
+            return field;
         }
     }
 
@@ -107,13 +118,13 @@ public final class AgentClient {
         Http.Response response = exchange(method, path, body);
         try {
             if (response.status() >= 400) {
-                String reason;
+                ApiError error;
                 try {
-                    reason = JSON.readValue(response.body(), ApiError.class).error();
+                    error = JSON.readValue(response.body(), ApiError.class);
                 } catch (IOException e) {
-                    reason = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+                    error = new ApiError(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
                 }
-                throw new ApiException(response.status(), reason);
+                throw new ApiException(response.status(), error.error(), error.field());
             }
             return JSON.readValue(response.body(), type);
         } catch (IOException e) {

@@ -78,7 +78,11 @@ public final class Messages {
     public record Health(String status, String reason) {
     }
 
-    /** The body of every 4xx and 5xx answer. */
-    public record ApiError(String error) {
+    /** The body of every 4xx and 5xx answer; field names the request field at fault, when one is. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ApiError(String error, String field) {
+        public ApiError(String error) {
+            this(error, null);
+        }
     }
 }

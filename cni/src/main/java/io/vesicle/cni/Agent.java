@@ -121,8 +121,9 @@ final class Agent {
         }
         if (response.status() >= 400) {
             Object reason = answer instanceof Map ? ((Map<?, ?>) answer).get("error") : null;
+            Object field = answer instanceof Map ? ((Map<?, ?>) answer).get("field") : null;
             throw new ApiException(response.status(), reason instanceof String ? (String) reason
-                    : new String(response.body(), StandardCharsets.UTF_8));
+                    : new String(response.body(), StandardCharsets.UTF_8), field instanceof String ? (String) field : null);
         }
         if (answer instanceof Map) {
             @SuppressWarnings("unchecked")

@@ -57,6 +57,10 @@ final class Invocation {
      * on CHECK; 404 is 3 on CHECK (unknown container) and 4 on ADD (no such CNI_NETNS); any other
      * 4xx is 7 (the agent refused the configuration); 5xx and the rest are 999.
      */
+    /** The agent's request fields that come from CNI_* variables. */
+    private static final java.util.Map<String, String> ENVIRONMENT_FIELDS = java.util.Map.of(
+            "netns", CniEnvironment.NETNS, "ifname", "CNI_IFNAME", "containerID", "CNI_CONTAINERID");
+
     CniError agentFailure(RuntimeException failure) {
         CniEnvironment.Command command = env.command();
         if (failure instanceof UnavailableException) {
@@ -98,6 +102,14 @@ final class Invocation {
                 if (command == CniEnvironment.Command.ADD) {
                     return new CniError(CniError.INVALID_ENVIRONMENT, CniEnvironment.NETNS + " \"" + env.netns()
                             + "\" is not a network namespace the agent can enter", reason);
+                }
+                break;
+            case 400:
+                String field = ((ApiException) failure).field();
+                if (field != null && ENVIRONMENT_FIELDS.containsKey(field)) {
+                    // What the runtime passed in CNI_* variables is the environment's fault, not the config's.
+                    return new CniError(CniError.INVALID_ENVIRONMENT, ENVIRONMENT_FIELDS.get(field)
+                            + " was refused by the Vesicle agent", reason);
                 }
                 break;
             default:

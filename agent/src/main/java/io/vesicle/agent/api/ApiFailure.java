@@ -6,19 +6,34 @@ package io.vesicle.agent.api;
  */
 public final class ApiFailure extends RuntimeException {
     private final int status;
+    private final String field;
 
     public ApiFailure(int status, String reason) {
-        super(reason);
-        this.status = status;
+        this(status, reason, null, null);
     }
 
     public ApiFailure(int status, String reason, Throwable cause) {
+        this(status, reason, null, cause);
+    }
+
+    public ApiFailure(int status, String reason, String field, Throwable cause) {
         super(reason, cause);
         this.status = status;
+        this.field = field;
     }
 
     public int status() {
         return status;
+    }
+
+    /** The request field at fault (answered as {@code "field"}), or null. */
+    public String field() {
+        return field;
+    }
+
+    /** A 400 naming the field at fault. */
+    public static ApiFailure invalid(String field, String reason) {
+        return new ApiFailure(400, reason, field, null);
     }
 
     public static ApiFailure badRequest(String reason) {

@@ -61,7 +61,7 @@ public final class ApiHandler implements Api {
         try {
             return work.get();
         } catch (AgentException e) {
-            throw new ApiFailure(status(e.reason()), e.getMessage(), e);
+            throw new ApiFailure(status(e.reason()), e.getMessage(), e.field(), e);
         }
     }
 
@@ -133,11 +133,11 @@ public final class ApiHandler implements Api {
         }
         if (request.gateway() != null) {
             if (given == null) {
-                throw ApiFailure.badRequest("gateway is given without an address");
+                throw ApiFailure.invalid("gateway", "gateway is given without an address");
             }
             Inet4Address gateway = Validation.ipv4("gateway", request.gateway());
             if (!gateway.equals(node.gateway())) {
-                throw ApiFailure.badRequest("gateway " + request.gateway() + " is not this node's gateway "
+                throw ApiFailure.invalid("gateway", "gateway " + request.gateway() + " is not this node's gateway "
                         + node.gateway().getHostAddress() + " (the only address the datapath answers ARP for)");
             }
         }

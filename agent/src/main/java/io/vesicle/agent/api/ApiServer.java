@@ -201,7 +201,7 @@ public final class ApiServer implements AutoCloseable {
         try {
             return new Answer(200, json(route(request)));
         } catch (ApiFailure f) {
-            return new Answer(f.status(), error(f.getMessage()));
+            return new Answer(f.status(), json(new Messages.ApiError(f.getMessage(), f.field())));
         } catch (Unavailable u) {
             return new Answer(503, json(u.body));
         } catch (Throwable t) {

@@ -26,14 +26,14 @@ public final class Validation {
 
     public static String containerID(String value) {
         if (value == null || value.isEmpty()) {
-            throw ApiFailure.badRequest("containerID is required");
+            throw ApiFailure.invalid("containerID", "containerID is required");
         }
         if (value.length() > MAX_CONTAINER_ID) {
-            throw ApiFailure.badRequest("containerID is " + value.length() + " characters long (at most "
+            throw ApiFailure.invalid("containerID", "containerID is " + value.length() + " characters long (at most "
                     + MAX_CONTAINER_ID + ")");
         }
         if (!CONTAINER_ID.matcher(value).matches()) {
-            throw ApiFailure.badRequest("containerID '" + printable(value)
+            throw ApiFailure.invalid("containerID", "containerID '" + printable(value)
                     + "' must start with a letter or digit and hold only letters, digits, '_', '.' and '-'");
         }
         return value;
@@ -47,20 +47,20 @@ public final class Validation {
      */
     public static String ifname(String value) {
         if (value == null || value.isEmpty()) {
-            throw ApiFailure.badRequest("ifname is required");
+            throw ApiFailure.invalid("ifname", "ifname is required");
         }
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > MAX_IFNAME) {
-            throw ApiFailure.badRequest("ifname '" + printable(value) + "' is " + bytes.length + " bytes long (at most "
+            throw ApiFailure.invalid("ifname", "ifname '" + printable(value) + "' is " + bytes.length + " bytes long (at most "
                     + MAX_IFNAME + ")");
         }
         if (value.equals(".") || value.equals("..")) {
-            throw ApiFailure.badRequest("ifname '" + value + "' is not a valid interface name");
+            throw ApiFailure.invalid("ifname", "ifname '" + value + "' is not a valid interface name");
         }
         for (byte b : bytes) {
             int c = b & 0xff;
             if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 || c < 0x20 || c == 0x7f) {
-                throw ApiFailure.badRequest("ifname '" + printable(value) + "' is not a valid interface name (no '/',"
+                throw ApiFailure.invalid("ifname", "ifname '" + printable(value) + "' is not a valid interface name (no '/',"
                         + " ':', white space or control characters)");
             }
         }
@@ -70,7 +70,7 @@ public final class Validation {
     /** A CNI network name: letters, digits, '_', '.', '-' (the spec's rule); optional. */
     public static String network(String value) {
         if (value != null && (value.isEmpty() || value.length() > MAX_LABEL || !NETWORK.matcher(value).matches())) {
-            throw ApiFailure.badRequest("network '" + printable(value) + "' must be 1 to " + MAX_LABEL
+            throw ApiFailure.invalid("network", "network '" + printable(value) + "' must be 1 to " + MAX_LABEL
                     + " letters, digits, '_', '.' or '-'");
         }
         return value;
@@ -78,17 +78,17 @@ public final class Validation {
 
     public static String netns(String value) {
         if (value == null || value.isEmpty()) {
-            throw ApiFailure.badRequest("netns is required");
+            throw ApiFailure.invalid("netns", "netns is required");
         }
         if (!value.startsWith("/") || value.indexOf('\0') >= 0) {
-            throw ApiFailure.badRequest("netns '" + printable(value) + "' must be an absolute path");
+            throw ApiFailure.invalid("netns", "netns '" + printable(value) + "' must be an absolute path");
         }
         return value;
     }
 
     public static String label(String name, String value) {
         if (value != null && (value.length() > MAX_LABEL || value.chars().anyMatch(Character::isISOControl))) {
-            throw ApiFailure.badRequest(name + " must be at most " + MAX_LABEL + " printable characters");
+            throw ApiFailure.invalid(name, name + " must be at most " + MAX_LABEL + " printable characters");
         }
         return value;
     }
@@ -101,7 +101,7 @@ public final class Validation {
         try {
             return Cidr.parseAddressWithPrefix(value);
         } catch (IllegalArgumentException e) {
-            throw ApiFailure.badRequest("address: " + e.getMessage());
+            throw ApiFailure.invalid("address", "address: " + e.getMessage());
         }
     }
 
@@ -109,7 +109,7 @@ public final class Validation {
         try {
             return Cidr.parseAddress(value);
         } catch (IllegalArgumentException e) {
-            throw ApiFailure.badRequest(name + ": " + e.getMessage());
+            throw ApiFailure.invalid(name, name + ": " + e.getMessage());
         }
     }
 
