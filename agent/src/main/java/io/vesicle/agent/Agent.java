@@ -1,6 +1,8 @@
 package io.vesicle.agent;
 
 import io.vesicle.agent.api.Api;
+import io.vesicle.agent.api.ApiAccess;
+import io.vesicle.agent.api.ApiLimits;
 import io.vesicle.agent.api.ApiFailure;
 import io.vesicle.agent.api.ApiServer;
 import io.vesicle.agent.endpoint.EndpointManager;
@@ -66,7 +68,8 @@ public final class Agent implements Api, AutoCloseable {
             endpoints = new EndpointManager(config, nodeNs, datapath, ipam, config.stateDir().resolve("endpoints"),
                     checkpoint);
             restoreReport = endpoints.restore();
-            server = new ApiServer(config.apiSocket(), this).start();
+            server = new ApiServer(config.apiSocket(), this, ApiAccess.rootOrGroup(config.apiGroup()),
+                    ApiLimits.DEFAULT).start();
         } catch (RuntimeException | Error e) {
             close();
             throw e;

@@ -98,7 +98,7 @@ public final class ApiServer implements AutoCloseable {
      */
     public synchronized ApiServer start() {
         Path dir = socket.getParent();
-        SocketDirectory.prepare(dir);
+        SocketDirectory.prepare(dir, access.group());
         Path privateDir = dir.resolve("." + ProcessHandle.current().pid());
         try {
             refuseOccupiedPath();

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
@@ -29,15 +31,21 @@ final class SocketDirectory {
     }
 
     /**
-     * Creates dir (0700) when missing, then checks it and its parents.
+     * Creates dir when missing (0700, or 0750 with the API group so that its members reach the
+     * socket), then checks it and its parents.
      *
      * @throws UnsafeException naming the directory that others could change
      */
-    static void prepare(Path dir) {
+    static void prepare(Path dir, GroupPrincipal group) {
         try {
             if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
+                if (group != null) {
+                    Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                            .setGroup(group);
+                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-x---"));
+                }
             }
             check(dir, false);
             for (Path parent = dir.toRealPath().getParent(); parent != null; parent = parent.getParent()) {
