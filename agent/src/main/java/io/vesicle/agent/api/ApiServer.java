@@ -142,6 +142,8 @@ public final class ApiServer implements AutoCloseable {
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
         http.setSendXPoweredBy(false);
+        // A refused body is not drained: the connection closes after the answer (one per connection anyway).
+        http.setMaxUnconsumedRequestContentReads(0);
         connections = new GuardedConnectionFactory(http, access, limits);
         UnixDomainServerConnector connector = new UnixDomainServerConnector(jetty, null, null, null, 1, 1,
                 connections);

@@ -33,6 +33,8 @@ final class ExchangeHandler extends Handler.Abstract.NonBlocking {
     private final GuardedConnectionFactory connections;
     private final ExecutorService workers;
     private final Scheduler scheduler;
+    /** Oversize requests can come by the thousand: their lines are throttled, not the others'. */
+    private final ThrottledLog oversize = new ThrottledLog(LOG);
 
     ExchangeHandler(ApiRoutes routes, ApiLimits limits, GuardedConnectionFactory connections,
                     ExecutorService workers, Scheduler scheduler) {
@@ -142,9 +144,14 @@ final class ExchangeHandler extends Handler.Abstract.NonBlocking {
                 limit.cancel();
             }
             if (!request.getMethod().equals("GET") || answer.status() >= 500) {
-                LOG.info(String.format("api: %s %s %d in %.1f ms%s", request.getMethod(),
+                String line = String.format("api: %s %s %d in %.1f ms%s", request.getMethod(),
                         request.getHttpURI().getPath(), answer.status(), millisSinceStart(),
-                        answer.status() >= 400 ? ": " + answer.reason() : ""));
+                        answer.status() >= 400 ? ": " + answer.reason() : "");
+                if (answer.status() == 413) {
+                    oversize.warn(() -> line);
+                } else {
+                    LOG.info(line);
+                }
             }
             send(response, answer, callback);
             return true;
