@@ -1,6 +1,8 @@
 package io.vesicle.agent;
 
+import io.vesicle.agent.api.ApiAccess;
 import io.vesicle.agent.api.ApiHandler;
+import io.vesicle.agent.api.ApiLimits;
 import io.vesicle.agent.api.ApiServer;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
@@ -80,7 +82,8 @@ public final class Agent implements AutoCloseable {
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), config.podCIDR(),
                     config.gateway(), config.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
                     datapath.podNamespaces());
-            server = new ApiServer(config.apiSocket(), handler).start();
+            server = new ApiServer(config.apiSocket(), handler, ApiAccess.rootOrGroup(config.apiGroup()),
+                    ApiLimits.DEFAULT).start();
         } catch (RuntimeException | Error e) {
             close();
             throw e;

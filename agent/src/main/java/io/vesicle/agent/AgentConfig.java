@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.Inet4Address;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,9 +29,11 @@ import java.util.Objects;
  * @param bpffsRoot where the datapath's maps are pinned (default /sys/fs/bpf/vesicle)
  * @param stateDir  endpoint and IPAM state (default /var/lib/vesicle)
  * @param apiSocket the local API's unix socket (default /var/run/vesicle/vesicle.sock)
+ * @param apiGroup  a group (name or id) whose members may use the API besides root (default none:
+ *                  root only); null when unset
  */
 public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, int mtu, Path bpffsRoot,
-                          Path stateDir, Path apiSocket) {
+                          Path stateDir, Path apiSocket, String apiGroup) {
     public static final int DEFAULT_MTU = 1450;
     public static final Path DEFAULT_BPFFS_ROOT = Path.of("/sys/fs/bpf/vesicle");
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vesicle");
@@ -45,7 +49,8 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         MTU("mtu", "mtu"),
         BPFFS_ROOT("bpffsRoot", "bpffs-root"),
         STATE_DIR("stateDir", "state-dir"),
-        API_SOCKET("apiSocket", "api-socket");
+        API_SOCKET("apiSocket", "api-socket"),
+        API_GROUP("apiGroup", "api-group");
 
         public final String yaml;
         public final String flag;
@@ -197,12 +202,28 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         return new AgentConfig(nodeName, podCIDR, gateway, mtu,
                 path(settings, Key.BPFFS_ROOT, DEFAULT_BPFFS_ROOT),
                 path(settings, Key.STATE_DIR, DEFAULT_STATE_DIR),
-                apiSocket);
+                apiSocket, group(settings.get(Key.API_GROUP)));
+    }
+
+    /** An existing group's name or id, as given. */
+    private static String group(Setting setting) {
+        if (setting == null) {
+            return null;
+        }
+        String group = setting.value().strip();
+        try {
+            FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        } catch (UserPrincipalNotFoundException e) {
+            throw bad(setting, Key.API_GROUP, "there is no group '" + group + "'");
+        } catch (IOException e) {
+            throw bad(setting, Key.API_GROUP, "cannot look up the group '" + group + "': " + e.getMessage());
+        }
+        return group;
     }
 
     /** sun_path holds 108 bytes with the terminating NUL. */
     static final int MAX_SOCKET_PATH = 107;
-    /** ".<pid>.sock" (see ApiServer): pids have at most 7 digits. */
+    /** ".<pid>/s", the private name the socket is bound under (see ApiServer): pids have at most 7 digits. */
     static final int TMP_SOCKET_NAME = 13;
 
     static boolean fitsUnixSocket(Path socket) {

@@ -30,6 +30,7 @@ class AgentConfigTest {
         assertEquals(Path.of("/sys/fs/bpf/vesicle"), config.bpffsRoot());
         assertEquals(Path.of("/var/lib/vesicle"), config.stateDir());
         assertEquals(Path.of("/var/run/vesicle/vesicle.sock"), config.apiSocket());
+        assertEquals(null, config.apiGroup(), "root only");
         assertEquals(AgentConfig.defaultNodeName(), config.nodeName());
         assertTrue(!config.nodeName().isEmpty());
     }
@@ -44,6 +45,7 @@ class AgentConfigTest {
                 bpffsRoot: /sys/fs/bpf/v1
                 stateDir: /tmp/v1/state
                 apiSocket: /tmp/v1/api.sock
+                apiGroup: nogroup
                 """);
         AgentConfig config = AgentConfig.load(file, Map.of());
         assertEquals("n1", config.nodeName());
@@ -53,6 +55,7 @@ class AgentConfigTest {
         assertEquals(Path.of("/sys/fs/bpf/v1"), config.bpffsRoot());
         assertEquals(Path.of("/tmp/v1/state"), config.stateDir());
         assertEquals(Path.of("/tmp/v1/api.sock"), config.apiSocket());
+        assertEquals("nogroup", config.apiGroup());
     }
 
     @Test
@@ -106,6 +109,8 @@ class AgentConfigTest {
                 "unknown");
         assertNames(failure(yaml("podCIDR: 10.244.1.0/24\napiSocket: /tmp/" + "d".repeat(100) + "/s.sock\n"), Map.of()),
                 "apiSocket", file, "too long");
+        assertNames(failure(yaml("podCIDR: 10.244.1.0/24\napiGroup: no-such-group-here\n"), Map.of()), "apiGroup", file,
+                "no group");
         assertNames(failure(yaml("mtu: 1400\n"), Map.of()), "podCIDR", file, "required");
         assertNames(failure(yaml("podCIDR: [\n"), Map.of()), file, "YAML");
         assertNames(failure(yaml("- a\n- b\n"), Map.of()), file, "mapping");
@@ -118,5 +123,15 @@ class AgentConfigTest {
         assertNames(failure(file, Map.of("mtu", "x")), "--mtu", "mtu", file.toString());
         assertNames(failure(null, Map.of("pod-cidr", "10.0.0.0")), "--pod-cidr", "podCIDR");
         assertNames(failure(null, Map.of()), "podCIDR", "required", "--pod-cidr");
+    }
+
+    @Test
+    void apiGroupIsAnExistingGroupByNameOrId() {
+        assertEquals("nogroup", AgentConfig.load(null, Map.of("pod-cidr", "10.1.0.0/24", "api-group", "nogroup"))
+                .apiGroup());
+        assertEquals("65534", AgentConfig.load(null, Map.of("pod-cidr", "10.1.0.0/24", "api-group", "65534"))
+                .apiGroup());
+        assertNames(failure(null, Map.of("pod-cidr", "10.1.0.0/24", "api-group", "no-such-group-here")),
+                "--api-group", "apiGroup", "no group");
     }
 }

@@ -1,134 +1,172 @@
 package io.vesicle.agent.api;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import io.vesicle.agent.util.Throwables;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import io.vesicle.api.AgentClient;
-import io.vesicle.api.ApiPaths;
-import io.vesicle.api.Http;
-import io.vesicle.api.Messages;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.io.ArrayByteBufferPool;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The local API on a unix socket: HTTP/1.1 framed by {@link Http}, one request per connection,
- * JSON by {@link AgentClient#JSON}. Requests are routed by method and path, their bodies checked
- * and decoded, and handed to an {@link Api}; every failure becomes a JSON error answer, and no
- * request can stop the server.
+ * The local API on a unix socket: HTTP/1.1 served by Jetty, one request per connection, JSON as
+ * {@link ApiRoutes} routes it to an {@link Api}. Peers are admitted by {@link ApiAccess}; what one
+ * agent takes on at a time is bounded by {@link ApiLimits}; every failure becomes a JSON error
+ * answer, and no request can stop the server.
  *
- * <p>The socket file is bound under a temporary name, made 0600 and renamed into place, so it is
- * never reachable with other permissions and exists only while requests are served. A stale file
- * left by a killed agent is replaced; a live agent on the same path is refused.
+ * <p>The socket's directory must be root's and writable only by root ({@link SocketDirectory}).
+ * The socket is bound in a private (0700) directory beside it, given its mode (0600, or 0660 with
+ * the API group) and renamed into place, so it is never reachable with other permissions and
+ * exists only while requests are served. A stale file left by a killed agent is replaced; a live
+ * agent on the same path is refused; anything else at the path, a symlink included, is refused
+ * and never followed.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
-    /** Concurrent requests; more wait for a worker. Parallel CNI ADDs each hold one. */
-    public static final int WORKERS = 16;
-    /** A client must send its whole request within this time. */
-    public static final long READ_TIMEOUT_MILLIS = 10_000;
-    /** On close, in-flight requests get this long to finish. */
-    static final long DRAIN_MILLIS = 10_000;
+    /** Jetty's own threads: accepting, the selector, reading bodies and writing answers (never blocked). */
+    private static final int SERVER_THREADS = 6;
+    /** Buffers Jetty keeps for reuse, at most (heap and direct each). */
+    private static final long POOLED_BUFFER_BYTES = 4L * 1024 * 1024;
 
     private final Path socket;
-    private final Api api;
+    private final ApiRoutes routes;
+    private final ApiAccess access;
+    private final ApiLimits limits;
     private final ThreadPoolExecutor workers;
-    private final ScheduledExecutorService deadlines;
-    private ServerSocketChannel server;
+    private Server server;
+    private GuardedConnectionFactory connections;
     private Object socketKey;
-    private Thread acceptor;
-    private volatile boolean closing;
+    private boolean closed;
 
+    /** Root only, {@link ApiLimits#DEFAULT}. */
     public ApiServer(Path socket, Api api) {
-        this.socket = Objects.requireNonNull(socket, "socket");
-        this.api = Objects.requireNonNull(api, "api");
-        AtomicInteger count = new AtomicInteger();
-        this.workers = new ThreadPoolExecutor(WORKERS, WORKERS, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> daemon(r, "vesicle-api-" + count.incrementAndGet()));
-        this.workers.allowCoreThreadTimeOut(true);
-        this.deadlines = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "vesicle-api-deadline"));
+        this(socket, api, ApiAccess.rootOnly(), ApiLimits.DEFAULT);
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
+    public ApiServer(Path socket, Api api, ApiAccess access, ApiLimits limits) {
+        this.socket = Objects.requireNonNull(socket, "socket").toAbsolutePath();
+        this.routes = new ApiRoutes(api);
+        this.access = Objects.requireNonNull(access, "access");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        AtomicInteger count = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 60, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(Math.max(1, limits.queuedRequests())), r -> {
+                    Thread t = new Thread(r, "vesicle-api-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.workers.allowCoreThreadTimeOut(true);
     }
 
     public Path socket() {
         return socket;
     }
 
-    /** Binds the socket and starts serving. */
+    public ApiLimits limits() {
+        return limits;
+    }
+
+    /** Open connections (admitted ones), for tests and status. */
+    public int openConnections() {
+        return connections == null ? 0 : connections.openConnections();
+    }
+
+    /**
+     * Checks the socket's directory, binds the socket and starts serving.
+     *
+     * @throws IllegalStateException naming the directory when it is not safe, or when another agent
+     *                               serves on the socket
+     * @throws UncheckedIOException  when the socket cannot be bound
+     */
     public synchronized ApiServer start() {
+        Path dir = socket.getParent();
+        SocketDirectory.prepare(dir, access.group());
+        Path privateDir = dir.resolve("." + ProcessHandle.current().pid());
         try {
-            prepareDirectory();
-            refuseLiveAgent();
-            Path tmp = socket.resolveSibling("." + ProcessHandle.current().pid() + ".sock");
-            Files.deleteIfExists(tmp);
-            ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                channel.bind(UnixDomainSocketAddress.of(tmp));
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                Files.move(tmp, socket, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                socketKey = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
-            } catch (IOException | RuntimeException e) {
-                channel.close();
-                Files.deleteIfExists(tmp);
-                throw e;
+            refuseOccupiedPath();
+            SocketDirectory.removeTree(privateDir);
+            Files.createDirectory(privateDir, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            Path bound = privateDir.resolve("s");
+            server = newServer(bound);
+            server.start();
+            // Only this process can reach the private directory: no link to follow can appear in it.
+            PosixFileAttributeView view = Files.getFileAttributeView(bound, PosixFileAttributeView.class);
+            if (access.group() != null) {
+                view.setGroup(access.group());
             }
-            server = channel;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot serve the API on " + socket + ": " + e.getMessage(), e);
+            view.setPermissions(PosixFilePermissions.fromString(access.group() != null ? "rw-rw----" : "rw-------"));
+            Files.move(bound, socket, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            socketKey = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (Exception e) {
+            stopServer();
+            workers.shutdownNow();
+            throw e instanceof IllegalStateException ise ? ise
+                    : new UncheckedIOException("cannot serve the API on " + socket + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e));
+        } finally {
+            SocketDirectory.removeTree(privateDir);
         }
-        acceptor = daemon(this::acceptLoop, "vesicle-api-accept");
-        acceptor.start();
+        LOG.info("api: serving on " + socket + " (" + access + ")");
         return this;
     }
 
-    /** The parent is created 0700 when missing; an existing one is left as it is. */
-    private void prepareDirectory() throws IOException {
-        Path parent = socket.toAbsolutePath().getParent();
-        if (!Files.isDirectory(parent)) {
-            Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
-        }
-        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.readAttributes(socket, BasicFileAttributes.class,
-                LinkOption.NOFOLLOW_LINKS).isOther()) {
-            throw new IOException(socket + " exists and is not a socket");
-        }
+    private Server newServer(Path bound) {
+        QueuedThreadPool threads = new QueuedThreadPool(SERVER_THREADS, 2);
+        threads.setName("vesicle-api-server");
+        threads.setDaemon(true);
+        threads.setReservedThreads(0);
+        ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("vesicle-api-timer", true);
+        Server jetty = new Server(threads, scheduler, new ArrayByteBufferPool(0, 1024, 65536, 64, POOLED_BUFFER_BYTES,
+                POOLED_BUFFER_BYTES));
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(limits.maxHeadBytes());
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(false);
+        http.setSendXPoweredBy(false);
+        // A refused body is not drained: the connection closes after the answer (one per connection anyway).
+        http.setMaxUnconsumedRequestContentReads(0);
+        connections = new GuardedConnectionFactory(http, access, limits);
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(jetty, null, null, null, 1, 1,
+                connections);
+        connector.setUnixDomainPath(bound);
+        connector.setAcceptQueueSize(128);
+        // Reads are bounded by the read deadline; this only ends connections whose answer is not read.
+        connector.setIdleTimeout(limits.requestTimeLimit().plus(limits.readDeadline()).toMillis());
+        jetty.addConnector(connector);
+        jetty.setHandler(new GracefulHandler(new ExchangeHandler(routes, limits, connections, workers, scheduler)));
+        jetty.setErrorHandler(new ExchangeHandler.JsonErrors(limits.maxHeadBytes()));
+        jetty.setStopTimeout(limits.drain().toMillis());
+        jetty.setStopAtShutdown(false);
+        return jetty;
     }
 
-    private void refuseLiveAgent() throws IOException {
+    /** A live agent is refused; a stale socket is left to be replaced; anything else is refused. */
+    private void refuseOccupiedPath() throws IOException {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;
+        }
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+            throw new IllegalStateException(socket + " exists and is not a socket"
+                    + (Files.isSymbolicLink(socket) ? " (a symbolic link)" : "") + "; remove it or choose another path");
         }
         try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             probe.shutdownOutput();
@@ -136,241 +174,39 @@ public final class ApiServer implements AutoCloseable {
             LOG.info("api: replacing the stale socket " + socket + " (" + e.getMessage() + ")");
             return;
         }
-        throw new IOException("another agent is serving on " + socket);
-    }
-
-    private void acceptLoop() {
-        while (!closing) {
-            SocketChannel client;
-            try {
-                client = server.accept();
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                if (closing) {
-                    return;
-                }
-                LOG.error("api: accept on " + socket + " failed" + ": " + Throwables.describe(e));
-                sleepQuietly(100);
-                continue;
-            }
-            try {
-                workers.execute(() -> serve(client));
-            } catch (RuntimeException e) {
-                closeQuietly(client); // rejected: we are closing
-            }
-        }
-    }
-
-    private void serve(SocketChannel client) {
-        try (client) {
-            InputStream in = Channels.newInputStream(client);
-            OutputStream out = Channels.newOutputStream(client);
-            Http.Request request;
-            ScheduledFuture<?> deadline = deadlines.schedule(() -> closeQuietly(client), READ_TIMEOUT_MILLIS,
-                    TimeUnit.MILLISECONDS);
-            try {
-                request = Http.readRequest(in);
-            } catch (Http.MalformedException e) {
-                String reason = e.getMessage();
-                boolean tooLarge = reason != null && (reason.startsWith("body of") || reason.startsWith("headers longer"));
-                answer(out, tooLarge ? 413 : 400, error(reason));
-                return;
-            } finally {
-                deadline.cancel(false);
-            }
-            long start = System.nanoTime();
-            Answer answer = handle(request);
-            answer(out, answer.status, answer.body);
-            if (!request.method().equals("GET") || answer.status >= 500) {
-                LOG.info(String.format("api: %s %s %d in %.1f ms%s", request.method(), request.path(), answer.status,
-                        (System.nanoTime() - start) / 1e6, answer.status >= 400 ? ": " + reason(answer) : ""));
-            }
-        } catch (IOException e) {
-            // The client went away or timed out; nothing to answer.
-        } catch (Throwable t) {
-            LOG.error("api: serving a request failed" + ": " + Throwables.describe(t));
-        }
-    }
-
-    record Answer(int status, byte[] body) {
-    }
-
-    /** Routes, decodes and runs one request; never throws. */
-    Answer handle(Http.Request request) {
-        try {
-            return new Answer(200, json(route(request)));
-        } catch (ApiFailure f) {
-            return new Answer(f.status(), json(new Messages.ApiError(f.getMessage(), f.field())));
-        } catch (Unavailable u) {
-            return new Answer(503, json(u.body));
-        } catch (Throwable t) {
-            LOG.error("api: " + request.method() + " " + request.path() + " failed" + ": " + Throwables.describe(t));
-            return new Answer(500, error("internal error: " + Throwables.describe(t)));
-        }
-    }
-
-    /** A 503 with a body of its own (health). */
-    private static final class Unavailable extends RuntimeException {
-        final Object body;
-
-        Unavailable(Object body) {
-            super(null, null, false, false);
-            this.body = body;
-        }
-    }
-
-    private Object route(Http.Request request) {
-        String method = request.method();
-        String path = request.path();
-        if (!path.startsWith("/")) {
-            throw ApiFailure.badRequest("request target '" + path + "' must be an absolute path");
-        }
-        int query = path.indexOf('?');
-        if (query >= 0) {
-            path = path.substring(0, query);
-        }
-        switch (path) {
-            case ApiPaths.HEALTHZ:
-                allow(method, "GET");
-                Messages.Health health = api.health();
-                if (!"ok".equals(health.status())) {
-                    Map<String, Object> body = new LinkedHashMap<>();
-                    body.put("status", health.status());
-                    body.put("reason", health.reason());
-                    body.put("error", health.reason());
-                    throw new Unavailable(body);
-                }
-                return health;
-            case ApiPaths.STATUS:
-                allow(method, "GET");
-                return api.status();
-            case ApiPaths.CONFIG:
-                allow(method, "GET");
-                return api.config();
-            case ApiPaths.IPAM_ALLOCATE:
-                allow(method, "POST");
-                return api.allocate(StrictJson.decode(request.body(), Messages.IpamRequest.class));
-            case ApiPaths.IPAM_RELEASE:
-                allow(method, "POST");
-                return api.release(StrictJson.decode(request.body(), Messages.IpamRequest.class));
-            case ApiPaths.GC:
-                allow(method, "POST");
-                return api.gc(StrictJson.decode(request.body(), Messages.GcRequest.class));
-            case ApiPaths.ENDPOINTS:
-                allow(method, "GET", "PUT");
-                if (method.equals("GET")) {
-                    return api.endpoints();
-                }
-                return api.createEndpoint(StrictJson.decode(request.body(), Messages.CreateEndpoint.class));
-            default:
-                break;
-        }
-        String prefix = ApiPaths.ENDPOINTS + "/";
-        if (path.startsWith(prefix)) {
-            List<String> segments = List.of(path.substring(prefix.length()).split("/", -1));
-            if (segments.size() == 2 || (segments.size() == 3 && segments.get(2).equals("check"))) {
-                String containerID = decodeSegment(segments.get(0), "containerID");
-                String ifname = decodeSegment(segments.get(1), "ifname");
-                if (segments.size() == 3) {
-                    allow(method, "POST");
-                    return api.checkEndpoint(containerID, ifname);
-                }
-                allow(method, "GET", "DELETE");
-                return method.equals("GET") ? api.endpoint(containerID, ifname)
-                        : api.deleteEndpoint(containerID, ifname);
-            }
-        }
-        throw ApiFailure.notFound("no such resource: " + path);
-    }
-
-    private static void allow(String method, String... allowed) {
-        for (String a : allowed) {
-            if (a.equals(method)) {
-                return;
-            }
-        }
-        throw new ApiFailure(405, "method " + method + " is not allowed here (allowed: " + String.join(", ", allowed) + ")");
-    }
-
-    /** A path segment with %XX escapes decoded; empty or undecodable segments are refused. */
-    static String decodeSegment(String segment, String name) {
-        if (segment.isEmpty()) {
-            throw ApiFailure.badRequest(name + " is missing from the path");
-        }
-        if (segment.indexOf('%') < 0) {
-            return segment;
-        }
-        byte[] bytes = new byte[segment.length()];
-        int n = 0;
-        for (int i = 0; i < segment.length(); i++) {
-            char c = segment.charAt(i);
-            if (c == '%') {
-                if (i + 2 >= segment.length() || Character.digit(segment.charAt(i + 1), 16) < 0
-                        || Character.digit(segment.charAt(i + 2), 16) < 0) {
-                    throw ApiFailure.badRequest(name + " '" + segment + "' has a bad % escape");
-                }
-                bytes[n++] = (byte) Integer.parseInt(segment.substring(i + 1, i + 3), 16);
-                i += 2;
-            } else {
-                bytes[n++] = (byte) c;
-            }
-        }
-        return new String(bytes, 0, n, StandardCharsets.UTF_8);
-    }
-
-    private static byte[] json(Object value) {
-        try {
-            return AgentClient.JSON.writeValueAsBytes(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot encode an answer: " + e.getMessage(), e);
-        }
-    }
-
-    static byte[] error(String reason) {
-        return json(new Messages.ApiError(reason == null ? "unknown error" : reason));
-    }
-
-    private static String reason(Answer answer) {
-        try {
-            return AgentClient.JSON.readTree(answer.body).path("error").asText();
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static void answer(OutputStream out, int status, byte[] body) throws IOException {
-        Http.writeResponse(out, status, body);
+        throw new IllegalStateException("another agent is serving on " + socket);
     }
 
     /**
-     * Stops accepting, lets in-flight requests finish (up to {@link #DRAIN_MILLIS}), and removes
-     * the socket file if it is still the one this server bound.
+     * Stops accepting (the socket file is removed if it is still the one this server bound), lets
+     * in-flight requests finish (up to {@link ApiLimits#drain()}), then closes every connection.
      */
     @Override
     public synchronized void close() {
-        if (closing) {
+        if (closed) {
             return;
         }
-        closing = true;
-        if (server != null) {
-            closeQuietly(server);
-            removeSocketFile();
-        }
+        closed = true;
+        removeSocketFile();
+        stopServer();
         workers.shutdown();
-        try {
-            if (!workers.awaitTermination(DRAIN_MILLIS, TimeUnit.MILLISECONDS)) {
-                LOG.warn("api: requests still running after " + DRAIN_MILLIS + " ms; abandoning them");
-                workers.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            workers.shutdownNow();
-            Thread.currentThread().interrupt();
+    }
+
+    private void stopServer() {
+        if (server == null) {
+            return;
         }
-        deadlines.shutdownNow();
+        try {
+            server.stop();
+        } catch (Exception e) {
+            LOG.warn("api: stopping the server: " + e);
+        }
     }
 
     private void removeSocketFile() {
+        if (socketKey == null) {
+            return;
+        }
         try {
             Object key = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
             if (Objects.equals(key, socketKey)) {
@@ -378,22 +214,6 @@ public final class ApiServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // Already gone, or replaced by someone else's: not ours to remove.
-        }
-    }
-
-    private static void closeQuietly(java.io.Closeable c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
-    }
-
-    private static void sleepQuietly(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -20,7 +20,7 @@ public final class AgentCommand {
     private static final Logger LOG = LoggerFactory.getLogger(AgentCommand.class);
     static final String USAGE = String.join("\n",
             "usage: vesicle agent [--config FILE] [--node-name NAME] [--pod-cidr CIDR] [--gateway IP] [--mtu N]",
-            "                     [--bpffs-root DIR] [--state-dir DIR] [--api-socket PATH]",
+            "                     [--bpffs-root DIR] [--state-dir DIR] [--api-socket PATH] [--api-group GROUP]",
             "",
             "Runs the node agent: loads and pins the datapath, restores the node's endpoints and serves the",
             "local API. Flags override the keys of the YAML file (see README.md, 'The agent').");
