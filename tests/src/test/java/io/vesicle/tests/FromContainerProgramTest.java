@@ -246,6 +246,56 @@ class FromContainerProgramTest {
         assertEquals(1, count(Reason.INVALID_SOURCE_IP));
     }
 
+    /** An ARP request from the source pod for its router, with one header field set to value. */
+    static byte[] arpRequestWith(int offset, int size, int value) {
+        byte[] frame = arpRequestFromSource(SRC_IP, GATEWAY);
+        ByteBuffer b = ByteBuffer.wrap(frame);
+        if (size == 2) {
+            b.putShort(ETH_HLEN + offset, (short) value);
+        } else {
+            b.put(ETH_HLEN + offset, (byte) value);
+        }
+        return frame;
+    }
+
+    @Test
+    void arpWithBadHeaderFieldsIsDropped() {
+        byte[] notEthernet = arpRequestWith(0, 2, 6); // hardware type IEEE 802
+        byte[] notIpv4 = arpRequestWith(2, 2, ETH_P_IPV6);
+        byte[] badHardwareLength = arpRequestWith(4, 1, 8);
+        byte[] badProtocolLength = arpRequestWith(5, 1, 16);
+
+        for (byte[] frame : new byte[][] {notEthernet, notIpv4, badHardwareLength, badProtocolLength}) {
+            assertEquals(TC_ACT_SHOT, run(frame).retval());
+        }
+        assertEquals(4, count(Reason.INVALID_ARP));
+        assertEquals(0, count(Reason.ARP_REPLY));
+    }
+
+    @Test
+    void arpFromAnotherSenderMacIsDropped() {
+        // The frame comes from the pod's MAC, the ARP payload claims another: it would poison
+        // whoever learns from it.
+        byte[] frame = ethernet(new byte[] {-1, -1, -1, -1, -1, -1}, SRC_MAC.bytes(), ETH_P_ARP,
+                arpRequest(MacAddress.parse("02:66:66:66:66:66").bytes(), SRC_IP, GATEWAY));
+
+        assertEquals(TC_ACT_SHOT, run(frame).retval());
+        assertEquals(1, count(Reason.INVALID_SOURCE_MAC));
+        assertEquals(0, count(Reason.ARP_REPLY));
+    }
+
+    @Test
+    void arpOpNeitherRequestNorReplyIsDropped() {
+        byte[] rarpRequest = arpRequestWith(6, 2, 3);
+        byte[] inArpRequest = arpRequestWith(6, 2, 8);
+
+        assertEquals(TC_ACT_SHOT, run(rarpRequest).retval());
+        assertEquals(TC_ACT_SHOT, run(inArpRequest).retval());
+        assertEquals(2, count(Reason.INVALID_ARP));
+        assertEquals(0, count(Reason.ARP_REPLY));
+        assertEquals(0, count(Reason.TO_STACK));
+    }
+
     @Test
     void configuredGatewayIsTheOnlyArpTargetAnswered() throws Exception {
         load(ip(GATEWAY));

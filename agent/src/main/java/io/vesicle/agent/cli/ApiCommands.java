@@ -55,7 +55,12 @@ public final class ApiCommands {
             }
             case "get":
             case "delete": {
-                if (argv.size() < 3) {
+                // Options may follow; "endpoint get ID --api-socket S" lacks IFNAME, it is not "--api-socket".
+                int positional = 1;
+                while (positional < argv.size() && !argv.get(positional).startsWith("--")) {
+                    positional++;
+                }
+                if (positional != 3) {
                     throw new Args.UsageException("endpoint " + verb + ": CONTAINER_ID and IFNAME are required");
                 }
                 Args args = Args.parse("endpoint " + verb, argv.subList(3, argv.size()), OPTIONS);
