@@ -57,6 +57,11 @@ public final class Validation {
         if (value.equals(".") || value.equals("..")) {
             throw ApiFailure.invalid("ifname", "ifname '" + value + "' is not a valid interface name");
         }
+        if (value.indexOf('%') >= 0) {
+            // The kernel takes "eth%d" for a template and numbers the interface itself.
+            throw ApiFailure.invalid("ifname", "ifname '" + printable(value) + "' holds '%', which the kernel takes"
+                    + " for a numbering template");
+        }
         for (byte b : bytes) {
             int c = b & 0xff;
             if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0 || c < 0x20 || c == 0x7f) {
