@@ -35,6 +35,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -469,6 +471,36 @@ class AgentTest {
         assertEquals(400, assertThrows(AgentClient.ApiException.class,
                 () -> client.gc(new Messages.GcRequest(List.of(), "bad name"))).status());
         client.gc(new Messages.GcRequest(List.of(), "green"));
+        assertNothingLeft();
+    }
+
+    /** A stuck endpoint holds up neither the GC nor the other endpoints' removal. */
+    @Test
+    void gcIsNotSerialisedBehindAStuckEndpoint() throws Exception {
+        CountDownLatch stuck = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        start(step -> {
+            if (step.equals("teardown:intent") && first.compareAndSet(true, false)) {
+                stuck.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        create("cs", ns.namespace("s"));
+        create("cf", ns.namespace("f"));
+        CompletableFuture<Messages.Deleted> delete = CompletableFuture.supplyAsync(
+                () -> client.deleteEndpoint("cs", "eth0"));
+        assertTrue(stuck.await(20, TimeUnit.SECONDS), "the delete reached its first step");
+        EndpointManager.GcReport report = agent.endpointManager().gc(null, Set.of(), Duration.ofSeconds(2));
+        assertEquals(List.of(new AttachmentKey("cf", "eth0")), report.removed());
+        assertEquals(List.of(new AttachmentKey("cs", "eth0")), report.pending());
+        assertFalse(delete.isDone());
+        release.countDown();
+        assertTrue(delete.get(20, TimeUnit.SECONDS).deleted());
         assertNothingLeft();
     }
 }
