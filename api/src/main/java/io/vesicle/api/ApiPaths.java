@@ -12,12 +12,32 @@ public final class ApiPaths {
     public static final String IPAM_RELEASE = "/v1/ipam/release";
     public static final String ENDPOINTS = "/v1/endpoints";
     public static final String GC = "/v1/gc";
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private ApiPaths() {
     }
 
-    /** /v1/endpoints/{containerID}/{ifname}: both are restricted to URL-safe characters by CNI. */
+    /**
+     * /v1/endpoints/{containerID}/{ifname}, each percent-encoded as UTF-8 (the agent decodes
+     * them): CNI keeps container IDs URL-safe, but a Linux interface name may hold '%', '?', '#'
+     * or any non-ASCII byte, which would otherwise cut or bend the path.
+     */
     public static String endpoint(String containerID, String ifname) {
-        return ENDPOINTS + "/" + containerID + "/" + ifname;
+        return ENDPOINTS + "/" + segment(containerID) + "/" + segment(ifname);
+    }
+
+    /** RFC 3986's unreserved characters as they are, every other byte as %XX. */
+    static String segment(String value) {
+        StringBuilder out = new StringBuilder(value.length());
+        for (byte b : value.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
+                    || c == '_' || c == '~') {
+                out.append(c);
+            } else {
+                out.append('%').append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
+            }
+        }
+        return out.toString();
     }
 }

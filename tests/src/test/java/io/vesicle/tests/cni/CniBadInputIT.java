@@ -10,27 +10,24 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vesicle.tests.support.CniNode;
 import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.CniRuntime;
-import io.vesicle.tests.support.NodeCensus;
-import io.vesicle.tests.support.Shell;
-import java.io.IOException;
+import io.vesicle.tests.support.NodeSnapshot;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Bad input, one exec of bin/vesicle-cni per row: the spec's error code in a CNI error document on
- * stdout, a non-zero exit, and nothing changed on the node (links and routes of the node and the
- * pods, the agent's state files and their contents, the datapath's entries). One pod is live
+ * stdout, a non-zero exit, and nothing changed on the node ({@link NodeSnapshot}: links, addresses,
+ * routes and tc filters of the node and the pods, map entries and pins, the agent's state and IPAM
+ * files by content, and what its API says). One pod is live
  * throughout, so that a bad DEL or GC that removed anything would show.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -128,49 +125,22 @@ class CniBadInputIT extends CniNodeFixture {
         ).map(Arguments::of);
     }
 
-    /** Everything a bad call could have changed, as text. */
-    String snapshot() {
-        StringBuilder s = new StringBuilder();
-        for (String ns : List.of(node.netns(), live.netns(), target.netns())) {
-            // Links by what identifies them (not their carrier or IPv6 DAD state, which settle on
-            // their own), IPv4 addresses and routes.
-            try {
-                for (JsonNode link : CniRuntime.JSON.readTree(Shell.check("ip", "-n", ns, "-j", "link", "show"))) {
-                    s.append(link.path("ifindex").asText()).append(' ').append(link.path("ifname").asText())
-                            .append(' ').append(link.path("link_type").asText()).append(' ')
-                            .append(link.path("address").asText()).append(" mtu ").append(link.path("mtu").asText())
-                            .append('\n');
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-            s.append(Shell.check("ip", "-n", ns, "-4", "-o", "addr", "show"));
-            s.append(Shell.check("ip", "-n", ns, "-4", "route", "show", "table", "all"));
-        }
-        Path state = node.agent().stateDir();
-        try (Stream<Path> walk = Files.walk(state)) {
-            for (Path p : walk.sorted().toList()) {
-                s.append(state.relativize(p)).append('\n');
-                if (Files.isRegularFile(p)) {
-                    s.append(Files.readString(p, StandardCharsets.UTF_8)).append('\n');
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        s.append(NodeCensus.take(node.agent(), List.of(live.netns(), target.netns()), null));
-        return s.toString();
+    /** Everything a bad call could have changed, by content, and what the agent says. */
+    NodeSnapshot snapshot() {
+        return NodeSnapshot.take(node.agent(), Map.of("live", live.netnsPath(), "target", target.netnsPath()))
+                .withAgentView(node.agent());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
+    @Timeout(120)
     void badInputIsRefusedWithItsCodeAndChangesNothing(Row row) {
         Map<String, String> env = new HashMap<>(runtime.env("ADD", target.eth0()));
         row.env().forEach((k, v) -> env.put(k, LIVE.equals(v) ? live.containerID() : v));
         ObjectNode conf = CniRuntime.buildOneConfig(list, list.path("plugins").path(0), null, target.eth0());
         row.config().accept(conf);
         byte[] stdin = row.stdin() != null ? row.stdin().getBytes(StandardCharsets.UTF_8) : CniRuntime.bytes(conf);
-        String before = snapshot();
+        NodeSnapshot before = snapshot();
 
         CniRuntime.Exec exec = runtime.exec("vesicle", env, stdin, null);
         System.out.printf("%-42s -> %s%n", row.name(), exec.stdout().strip());
@@ -181,6 +151,6 @@ class CniBadInputIT extends CniNodeFixture {
         assertEquals(row.code(), error.path("code").asInt(), row.name() + ": " + exec);
         assertTrue(error.hasNonNull("msg") && !error.get("msg").asText().isBlank(), "a msg: " + exec);
         assertTrue(error.hasNonNull("cniVersion"), "a cniVersion: " + exec);
-        assertEquals(before, snapshot(), row.name() + " changed the node");
+        NodeSnapshot.assertSame(before, snapshot(), row.name());
     }
 }
