@@ -125,16 +125,25 @@ abstract class AgentProcessSupport {
     }
 
     void assertNothingLeft() throws IOException {
+        assertNothingLeft("after the test");
+    }
+
+    /**
+     * Nothing of any endpoint: no agent-named veth on the node side, no endpoint state or IPAM
+     * file, no entry in either endpoint map.
+     */
+    void assertNothingLeft(String where) throws IOException {
         String links = TestNamespaces.run("ip", "-n", node, "-o", "link", "show");
-        assertFalse(links.contains(": lxc"), links);
+        assertFalse(links.contains(": lxc"), where + ": veths left on the node side:\n" + links);
         for (String sub : List.of("endpoints", "ipam")) {
             try (Stream<Path> files = Files.list(stateDir.resolve(sub))) {
-                assertEquals(List.of(), files.toList(), sub);
+                assertEquals(List.of(), files.map(p -> p.getFileName().toString()).toList(), where + ": " + sub
+                        + " files left");
             }
         }
         try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot)) {
-            assertEquals(List.of(), maps.endpoints().keys());
-            assertEquals(List.of(), maps.endpointsByIfindex().keys());
+            assertEquals(List.of(), maps.endpoints().keys(), where + ": vsl_endpoints entries left");
+            assertEquals(List.of(), maps.endpointsByIfindex().keys(), where + ": vsl_lxc entries left");
         }
     }
 }

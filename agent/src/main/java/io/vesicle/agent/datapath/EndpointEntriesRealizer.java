@@ -56,13 +56,22 @@ final class EndpointEntriesRealizer implements Realizer {
         EndpointInfo info = expected(w, host);
         Optional<EndpointInfo> previous = maps.endpoints().get(new EndpointKey(w.address()));
         if (previous.isPresent() && previous.get().ifindex() != host.index()
-                && Netlink.link(nodeNs, previous.get().ifindex()).isPresent()) {
+                && claimedBy(previous.get().ifindex(), w.address())) {
             throw AgentException.conflict("address " + w.address().getHostAddress() + " already belongs to endpoint "
                     + previous.get().endpointId() + " in the datapath");
         }
         maps.endpointsByIfindex().put(new IfIndex(host.index()), info);
         maps.endpoints().put(new EndpointKey(w.address()), info);
         return w;
+    }
+
+    /**
+     * Whether the device at ifindex exists and is the endpoint whose own entry holds address: an
+     * entry by address that points at any other device (gone, or another endpoint's) is stale.
+     */
+    private boolean claimedBy(int ifindex, Inet4Address address) {
+        return Netlink.link(nodeNs, ifindex).isPresent() && maps.endpointsByIfindex().get(new IfIndex(ifindex))
+                .map(owner -> owner.address().equals(address)).orElse(false);
     }
 
     @Override

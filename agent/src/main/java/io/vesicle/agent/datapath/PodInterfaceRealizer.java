@@ -45,6 +45,7 @@ final class PodInterfaceRealizer implements Realizer {
     @Override
     public EndpointWiring apply(EndpointWiring w) {
         if (Netlink.link(nodeNs, w.hostIf()).isPresent()) {
+            repairPodSide(w);
             return w.podMac() != null ? w : w.withPodMac(podMac(w).orElse(null));
         }
         if (w.netns() == null || w.podIf() == null) {
@@ -66,6 +67,41 @@ final class PodInterfaceRealizer implements Realizer {
                 throw e;
             }
             return w.withPodMac(pod.mac().toString());
+        }
+    }
+
+    /**
+     * Puts back what is missing of an existing pod side (its /32 address, the link route to the
+     * gateway, the default route), each added exclusively: what is there is kept, and a route the
+     * pod has through something else stays for CHECK to name.
+     */
+    private void repairPodSide(EndpointWiring w) {
+        if (w.netns() == null || w.podIf() == null) {
+            return;
+        }
+        try (NetNs podNs = namespaces.open(w.netns())) {
+            Optional<Netlink.Link> pod = Netlink.link(podNs, w.podIf());
+            if (pod.isEmpty()) {
+                return;
+            }
+            int index = pod.get().index();
+            if (Netlink.addresses(podNs, index).stream().noneMatch(a -> a.address().equals(w.address())
+                    && a.prefixLength() == 32)) {
+                Netlink.addAddress(podNs, index, w.address(), 32);
+                LOG.info("{}: put back {}/32 on {} in {}", w, w.address().getHostAddress(), w.podIf(), w.netns());
+            }
+            addIfMissing(podNs, Netlink.Route.link(w.gateway(), 32, index));
+            addIfMissing(podNs, Netlink.Route.via(ANY, 0, w.gateway(), index, true));
+        }
+    }
+
+    private static void addIfMissing(NetNs podNs, Netlink.Route route) {
+        try {
+            Netlink.addRoute(podNs, route, false);
+        } catch (NativeException e) {
+            if (e.errno() != Errors.EEXIST) {
+                throw e;
+            }
         }
     }
 

@@ -362,7 +362,7 @@ public final class EndpointManager {
         endpoint.transition(Endpoint.State.DISCONNECTING, why);
         store.write(record(endpoint, EndpointStore.Status.disconnecting));
         checkpoint.reached("teardown:intent");
-        Optional<Ipam.Allocation> address = ipam.allocationOf(key);
+        Optional<Inet4Address> address = addressOf(endpoint);
         List<Realizer> realizers = datapath.realizers();
         EndpointWiring wiring = address.map(a -> wiring(endpoint, a)).orElse(minimalWiring(key));
         for (int i = realizers.size() - 1; i >= 0; i--) {
@@ -377,7 +377,7 @@ public final class EndpointManager {
         endpoint.transition(Endpoint.State.DISCONNECTED, why);
         forget(endpoint);
         LOG.info("endpoint {} removed ({}): {}{}", key, why, endpoint.hostIf(),
-                address.map(a -> ", " + a.cidr()).orElse(""));
+                address.map(a -> ", " + a.getHostAddress()).orElse(""));
     }
 
     /**
@@ -602,13 +602,16 @@ public final class EndpointManager {
 
     /** Removes kernel objects and delegated addresses that no endpoint accounts for. */
     private int sweep() {
+        List<Endpoint> endpoints;
+        synchronized (registry) {
+            endpoints = new ArrayList<>(registry.values());
+        }
         List<EndpointWiring> wired = new ArrayList<>();
         Set<AttachmentKey> known = new HashSet<>();
-        synchronized (registry) {
-            for (Endpoint e : registry.values()) {
-                known.add(e.key());
-                ipam.allocationOf(e.key()).ifPresent(a -> wired.add(wiring(e, a)));
-            }
+        for (Endpoint e : endpoints) {
+            known.add(e.key());
+            // Every endpoint keeps what it has, one whose restore failed for want of an address too.
+            wired.add(addressOf(e).map(a -> wiring(e, a)).orElse(minimalWiring(e.key())));
         }
         int removed = 0;
         for (Realizer realizer : datapath.realizers()) {
@@ -625,8 +628,21 @@ public final class EndpointManager {
     // ---- desired state ----
 
     private EndpointWiring wiring(Endpoint e, Ipam.Allocation address) {
-        return new EndpointWiring(e.id(), e.hostIf(), e.netns(), e.key().ifname(), address.address(), e.gateway(),
-                e.mtu(), e.mac(), e.identity());
+        return wiring(e, address.address());
+    }
+
+    private EndpointWiring wiring(Endpoint e, Inet4Address address) {
+        return new EndpointWiring(e.id(), e.hostIf(), e.netns(), e.key().ifname(), address, e.gateway(), e.mtu(),
+                e.mac(), e.identity());
+    }
+
+    /**
+     * The endpoint's address: the IPAM's, else the one its datapath entry holds (an endpoint whose
+     * address the IPAM gives to another, or lost), so removing and sweeping still find its objects.
+     */
+    private Optional<Inet4Address> addressOf(Endpoint e) {
+        return ipam.allocationOf(e.key()).map(Ipam.Allocation::address)
+                .or(() -> datapath.observe(e.hostIf()).filter(o -> o.id() == e.id()).map(Datapath.Observed::address));
     }
 
     private EndpointStore.Record record(Endpoint e, EndpointStore.Status status) {

@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.opentest4j.AssertionFailedError;
 
@@ -39,6 +40,8 @@ public final class NodeSnapshot {
             .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
     private static final Set<String> COUNTER_MAPS = Set.of(DatapathMaps.METRICS);
     private static final Set<String> VOLATILE_ROUTE_FIELDS = Set.of("expires", "cache");
+    private static final Pattern PROGRAM_ID = Pattern.compile(
+            "\"(id|tag)\":(\\d+|\"[0-9a-f]+\")|(\\w+):\\[\\d+\\]");
 
     /** What was seen, by where it was seen; a value may be empty when being there is the fact. */
     private final SortedMap<String, String> facts;
@@ -53,14 +56,33 @@ public final class NodeSnapshot {
      * The agent need not be running.
      */
     public static NodeSnapshot take(AgentProcess agent, Map<String, String> namespaces) {
+        return take(agent.nodeNetns(), agent.pinRoot(), agent.stateDir(), namespaces);
+    }
+
+    /** The same for an agent known by its parts (one running in the test's own JVM). */
+    public static NodeSnapshot take(String nodeNetns, Path pinRoot, Path stateDir, Map<String, String> namespaces) {
         SortedMap<String, String> facts = new TreeMap<>();
         Map<String, String> all = new LinkedHashMap<>();
-        all.put("node", "/var/run/netns/" + agent.nodeNetns());
+        all.put("node", "/var/run/netns/" + nodeNetns);
         all.putAll(namespaces);
         all.forEach((label, path) -> namespace(facts, label, path));
-        pins(facts, agent.pinRoot());
-        files(facts, agent.stateDir());
+        pins(facts, pinRoot);
+        files(facts, stateDir);
         return new NodeSnapshot(facts);
+    }
+
+    /**
+     * This snapshot with the ids and tags of the programs in tc filters masked: an agent started
+     * again loads its program anew and replaces the old one in place, so after a restart only the
+     * ids differ (also in tc's {@code bpf_name}, "from_container:[id]"). The program's name, kind,
+     * handle and priority stay compared.
+     */
+    public NodeSnapshot withoutProgramIds() {
+        SortedMap<String, String> masked = new TreeMap<>();
+        facts.forEach((key, value) -> masked.put(key, key.contains(" filter ")
+                ? PROGRAM_ID.matcher(value).replaceAll(m -> m.group(1) != null ? "\"" + m.group(1) + "\":\"*\""
+                        : m.group(3) + ":[*]") : value));
+        return new NodeSnapshot(masked);
     }
 
     /** This snapshot plus the agent's answers to GET /v1/endpoints and GET /v1/status. */
@@ -69,6 +91,13 @@ public final class NodeSnapshot {
         more.put("api GET /v1/endpoints", canonical(CniRuntime.JSON.valueToTree(agent.client().endpoints())));
         more.put("api GET /v1/status", canonical(agent.status()));
         return new NodeSnapshot(more);
+    }
+
+    /** This snapshot without the facts whose key starts with prefix (e.g. "file endpoints/x.json"). */
+    public NodeSnapshot without(String prefix) {
+        SortedMap<String, String> kept = new TreeMap<>(facts);
+        kept.keySet().removeIf(key -> key.startsWith(prefix));
+        return new NodeSnapshot(kept);
     }
 
     /** Fails, listing every difference (- before, + after), unless after is identical to before. */
