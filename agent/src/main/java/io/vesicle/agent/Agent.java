@@ -126,6 +126,8 @@ public final class Agent implements AutoCloseable {
             lockFile = FileChannel.open(lock, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             stateLock = lockFile.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            stateLock = null; // held by another agent in this JVM: the same refusal as another process's
         } catch (IOException e) {
             throw new UncheckedIOException("cannot lock the state directory " + config.stateDir() + ": "
                     + e.getMessage(), e);

@@ -30,8 +30,11 @@ public final class Datapath implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/META-INF/bpf/bpf_lxc.o";
     public static final String FROM_CONTAINER = "from_container";
     static final String GATEWAY_CONSTANT = "CFG_GATEWAY_IP4";
-    /** Where runtimes keep named network namespaces, searched when a pod's netns must be found again. */
-    private static final List<Path> NETNS_DIRS = List.of(Path.of("/run/netns"), Path.of("/var/run/netns"));
+    /**
+     * Where runtimes keep named network namespaces, searched when a pod's netns must be found
+     * again; /var/run first, the spelling the kubelet's runtimes pass.
+     */
+    private static final List<Path> NETNS_DIRS = List.of(Path.of("/var/run/netns"), Path.of("/run/netns"));
 
     private final NetNs nodeNs;
     private final Path pinRoot;
