@@ -17,10 +17,15 @@ import java.util.Optional;
  * descriptor opened, so a path swapped after the check changes nothing.
  */
 public final class PodNamespaces {
-    private final NetNs nodeNs;
+    /** Identities that never change while the agent runs: read once. */
+    private final NamespaceId node;
+    private final NamespaceId own;
+    private final Optional<NamespaceId> init;
 
     PodNamespaces(NetNs nodeNs) {
-        this.nodeNs = nodeNs;
+        this.own = NetNs.currentThreadId();
+        this.node = nodeNs == null ? own : nodeNs.id();
+        this.init = initId();
     }
 
     /**
@@ -43,10 +48,8 @@ public final class PodNamespaces {
         }
         try {
             NamespaceId opened = ns.id();
-            refuse(opened, nodeNs == null ? NetNs.currentThreadId() : nodeNs.id(), path,
-                    "the node's own network namespace");
-            refuse(opened, NetNs.currentThreadId(), path, "the agent's own network namespace");
-            Optional<NamespaceId> init = initId();
+            refuse(opened, node, path, "the node's own network namespace");
+            refuse(opened, own, path, "the agent's own network namespace");
             if (init.isPresent()) {
                 refuse(opened, init.get(), path, "the network namespace of init (pid 1)");
             }
