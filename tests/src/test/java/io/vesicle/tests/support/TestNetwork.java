@@ -45,7 +45,7 @@ public final class TestNetwork implements AutoCloseable {
     }
 
     /** Creates namespace prefix-name and returns its name. */
-    public String namespace(String name) {
+    public synchronized String namespace(String name) {
         String full = prefix + "-" + name;
         Shell.check("ip", "netns", "add", full);
         namespaces.push(full);
@@ -54,21 +54,21 @@ public final class TestNetwork implements AutoCloseable {
     }
 
     /** An open handle on one of this network's namespaces, closed with it. */
-    public NetNs open(String fullName) {
+    public synchronized NetNs open(String fullName) {
         NetNs ns = NetNs.named(fullName);
         handles.push(ns);
         return ns;
     }
 
     /** A fresh directory on bpffs for pins, removed with everything under it. */
-    public Path pinRoot() {
+    public synchronized Path pinRoot() {
         Path dir = BPFFS.resolve(prefix + "-" + pinDirs.size());
         pinDirs.push(dir);
         return dir;
     }
 
     /** A fresh directory (mode 0700) under java.io.tmpdir, removed with everything under it. */
-    public Path tempDir(String name) {
+    public synchronized Path tempDir(String name) {
         Path dir = TMP.resolve(prefix + "-" + name);
         try {
             Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
