@@ -1,6 +1,7 @@
 package io.vesicle.tests.support;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vesicle.maps.DatapathMaps;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,7 +21,7 @@ import java.util.regex.Pattern;
  */
 public final class KernelView {
     private static final Pattern FILTER = Pattern.compile(
-            "pref (\\d+) bpf chain \\d+ handle (0x[0-9a-f]+) (\\S+).*? id (\\d+)");
+            "pref (\\d+) bpf chain \\d+ handle (0x[0-9a-f]+) ([^\\s:]+)\\S* .*?\\bid (\\d+)");
 
     private KernelView() {
     }
@@ -40,6 +41,30 @@ public final class KernelView {
 
     /** A tc filter: its priority, handle, program name and program id, as tc prints them. */
     public record TcFilter(int pref, String handle, String program, int programId) {
+    }
+
+    /**
+     * The datapath of a node at one moment: both endpoint maps' entries, the veths, and the tc
+     * ingress filters of each veth.
+     */
+    public record Datapath(List<EndpointEntry> endpoints, List<EndpointEntry> byIfindex, Map<String, Integer> veths,
+                           Map<String, List<TcFilter>> ingress) {
+        /** The same, with the program ids left out (a reloaded program gets a new id). */
+        public Datapath withoutProgramIds() {
+            Map<String, List<TcFilter>> filters = new TreeMap<>();
+            ingress.forEach((dev, list) -> filters.put(dev, list.stream()
+                    .map(f -> new TcFilter(f.pref(), f.handle(), f.program(), 0)).toList()));
+            return new Datapath(endpoints, byIfindex, veths, filters);
+        }
+    }
+
+    /** Reads a node's datapath: the maps pinned under pinRoot, its veths and their filters. */
+    public static Datapath datapath(String nodeNetns, Path pinRoot) {
+        Map<String, Integer> veths = veths(nodeNetns);
+        Map<String, List<TcFilter>> ingress = new TreeMap<>();
+        veths.keySet().forEach(dev -> ingress.put(dev, ingressFilters(nodeNetns, dev)));
+        return new Datapath(endpointEntries(nodeNetns, pinRoot.resolve(DatapathMaps.ENDPOINTS), false),
+                endpointEntries(nodeNetns, pinRoot.resolve(DatapathMaps.ENDPOINTS_BY_IFINDEX), true), veths, ingress);
     }
 
     /** The entries of the endpoint map pinned at pin, sorted by key (an ifindex when keyIsIfindex, else an address). */
