@@ -89,6 +89,7 @@ class SameNodeDatapathIT {
                 .toArray(String[]::new));
         assertTrue(bpftool.contains("from_container"), bpftool);
 
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), java.time.Duration.ofSeconds(5)), "a reaches b");
         long before = forwarded();
         Shell.Result ping = ping(a, b.ip());
         assertTrue(ping.ok(), ping.stdout() + ping.stderr());
@@ -109,7 +110,7 @@ class SameNodeDatapathIT {
     void spoofedSourceIpAndMacAreDroppedAndCounted() {
         datapath.attach(a.endpoint());
         datapath.attach(b.endpoint());
-        assertTrue(ping(a, b.ip()).ok());
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), java.time.Duration.ofSeconds(5)), "a reaches b");
 
         // A second address on the pod: sending from it is spoofing.
         int eth0 = io.vesicle.loader.Netlink.link(a.ns(), "eth0").orElseThrow().index();
@@ -131,7 +132,7 @@ class SameNodeDatapathIT {
         datapath.attach(b.endpoint());
         long replies = counted(Reason.ARP_REPLY);
 
-        assertTrue(ping(a, b.ip()).ok());
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), java.time.Duration.ofSeconds(5)), "a reaches b");
 
         assertTrue(counted(Reason.ARP_REPLY) > replies, "the program answered ARP");
         String neigh = Shell.check(inNetns(a.netns(), "ip", "neigh", "show", Pod.GATEWAY.getHostAddress())

@@ -111,7 +111,7 @@ class CniChaosIT extends CniNodeFixture {
     }
 
     @Test
-    @Timeout(value = 45, unit = TimeUnit.MINUTES)
+    @Timeout(value = 40, unit = TimeUnit.MINUTES)
     void addDelCyclesWithKilledPluginsAndAgentLeakNothing() throws Exception {
         Tally tally = new Tally();
         AtomicInteger next = new AtomicInteger();
