@@ -14,6 +14,7 @@ import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.KernelView;
 import io.vesicle.tests.support.NodeCensus;
+import io.vesicle.tests.support.Poll;
 import io.vesicle.tests.support.Shell;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,13 +80,7 @@ class AgentRestartIT extends CniNodeFixture {
     }
 
     static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + WITHIN.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(what + ": not within " + WITHIN);
-            }
-            Thread.onSpinWait();
-        }
+        Poll.until(what, WITHIN, condition);
     }
 
     /** The kernel's view read in a loop on its own thread, each sample timed. */

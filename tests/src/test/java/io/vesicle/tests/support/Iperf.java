@@ -81,20 +81,14 @@ public final class Iperf {
      * over TCP for UDP tests too.
      */
     private static void awaitListening(Process server, String netns, int port) {
-        long deadline = System.nanoTime() + LISTEN_WITHIN.toNanos();
-        while (System.nanoTime() < deadline) {
+        Poll.until("iperf3 -s listening on port " + port + " in " + netns, LISTEN_WITHIN, () -> {
             if (!server.isAlive()) {
                 throw new IllegalStateException("iperf3 -s on port " + port + " in " + netns + " exited "
                         + server.exitValue());
             }
             Shell.Result ss = Shell.run(10, Shell.inNetns(netns, "ss", "-Hltn", "sport = :" + port));
-            if (ss.ok() && !ss.stdout().isBlank()) {
-                return;
-            }
-            Thread.onSpinWait();
-        }
-        throw new IllegalStateException("iperf3 -s did not listen on port " + port + " in " + netns + " within "
-                + LISTEN_WITHIN);
+            return ss.ok() && !ss.stdout().isBlank();
+        });
     }
 
     /**
