@@ -19,6 +19,7 @@ import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.Pod;
 import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.TestNetwork;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.Test;
  * routes between them in the node namespace but the per-pod host routes, forwarding disabled.
  */
 class SameNodeDatapathIT {
+    static final Duration PING_WITHIN = Duration.ofSeconds(5);
+
     TestNetwork network;
     String node;
     NetNs nodeNs;
@@ -89,6 +92,7 @@ class SameNodeDatapathIT {
                 .toArray(String[]::new));
         assertTrue(bpftool.contains("from_container"), bpftool);
 
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), PING_WITHIN), "a reaches b");
         long before = forwarded();
         Shell.Result ping = ping(a, b.ip());
         assertTrue(ping.ok(), ping.stdout() + ping.stderr());
@@ -109,7 +113,7 @@ class SameNodeDatapathIT {
     void spoofedSourceIpAndMacAreDroppedAndCounted() {
         datapath.attach(a.endpoint());
         datapath.attach(b.endpoint());
-        assertTrue(ping(a, b.ip()).ok());
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), PING_WITHIN), "a reaches b");
 
         // A second address on the pod: sending from it is spoofing.
         int eth0 = io.vesicle.loader.Netlink.link(a.ns(), "eth0").orElseThrow().index();
@@ -131,7 +135,7 @@ class SameNodeDatapathIT {
         datapath.attach(b.endpoint());
         long replies = counted(Reason.ARP_REPLY);
 
-        assertTrue(ping(a, b.ip()).ok());
+        assertTrue(Shell.awaitPing(a.netns(), b.ip(), PING_WITHIN), "a reaches b");
 
         assertTrue(counted(Reason.ARP_REPLY) > replies, "the program answered ARP");
         String neigh = Shell.check(inNetns(a.netns(), "ip", "neigh", "show", Pod.GATEWAY.getHostAddress())

@@ -15,6 +15,7 @@ import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,7 @@ class CniChainingIT extends CniNodeFixture {
     static final String NODE_IP = "192.168.77.1";
     static final int HOST_PORT = 18080;
     static final int CONTAINER_PORT = 5201;
+    static final Duration PING_WITHIN = Duration.ofSeconds(5);
 
     String inNode(String... command) {
         return Shell.check(Shell.inNetns(node.netns(), command).toArray(String[]::new));
@@ -79,8 +81,8 @@ class CniChainingIT extends CniNodeFixture {
         assertTrue(nat.contains(webIp + ":" + CONTAINER_PORT), nat);
 
         // Pod to pod through the datapath, and the node's host port to the pod.
-        assertTrue(Shell.run(20, Shell.inNetns(client.netns(), "ping", "-c", "3", "-i", "0.2", "-W", "2", webIp)).ok());
-        assertTrue(Shell.run(20, Shell.inNetns(node.netns(), "ping", "-c", "1", "-W", "2", webIp)).ok(),
+        assertTrue(Shell.awaitPing(client.netns(), webIp, PING_WITHIN), "client reaches web");
+        assertTrue(Shell.awaitPing(node.netns(), webIp, PING_WITHIN),
                 "the node reaches the pod, which its host port needs (CniLifecycleIT#theNodeReachesItsPods)");
         Iperf.Result mapped = Iperf.run(web.netns(), CONTAINER_PORT, node.netns(), NODE_IP, HOST_PORT, false);
         System.out.printf("node %s:%d -> pod %s:%d moved %d bytes%n", NODE_IP, HOST_PORT, webIp, CONTAINER_PORT,
@@ -138,7 +140,7 @@ class CniChainingIT extends CniNodeFixture {
         assertTrue(Shell.check("ip", "-n", a.netns(), "-o", "-4", "addr", "show", "dev", "eth0")
                 .contains(" " + ipA + "/"));
 
-        assertTrue(Shell.run(20, Shell.inNetns(a.netns(), "ping", "-c", "3", "-i", "0.2", "-W", "2", ipB)).ok());
+        assertTrue(Shell.awaitPing(a.netns(), ipB, PING_WITHIN), "a reaches b");
         runtime.check(list, a.eth0());
 
         runtime.del(list, a.eth0());

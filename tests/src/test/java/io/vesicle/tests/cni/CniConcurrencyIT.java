@@ -8,6 +8,7 @@ import io.vesicle.tests.support.CniNode;
 import io.vesicle.tests.support.CniNodeFixture;
 import io.vesicle.tests.support.NodeCensus;
 import io.vesicle.tests.support.Shell;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -70,8 +71,8 @@ class CniConcurrencyIT extends CniNodeFixture {
         }
         // From the first pod to every other one.
         for (int i = 1; i < PARALLEL; i++) {
-            assertTrue(Shell.run(20, Shell.inNetns(pods.get(0).netns(), "ping", "-c", "1", "-W", "2",
-                    addresses.get(i))).ok(), "p0 -> " + addresses.get(i));
+            assertTrue(Shell.awaitPing(pods.get(0).netns(), addresses.get(i), Duration.ofSeconds(5)),
+                    "p0 -> " + addresses.get(i));
         }
         for (CniNode.Pod pod : pods) {
             runtime.check(list, pod.eth0());

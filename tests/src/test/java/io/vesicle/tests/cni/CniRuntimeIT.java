@@ -12,6 +12,7 @@ import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.TestNetwork;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -75,8 +76,7 @@ class CniRuntimeIT {
                 .toArray(String[]::new)).strip(), "tuning got prevResult and found eth0");
         String nat = Shell.check(Shell.inNetns(node, "iptables", "-t", "nat", "-S").toArray(String[]::new));
         assertTrue(nat.contains(ip + ":80"), "portmap got runtimeConfig.portMappings and prevResult: " + nat);
-        assertTrue(Shell.run(20, Shell.inNetns(pod, "ping", "-c", "1", "-W", "2", "10.198.7.1")).ok()
-                || Shell.check("ip", "-n", pod, "route").contains("default"), "ptp wired the pod");
+        assertTrue(Shell.awaitPing(pod, "10.198.7.1", Duration.ofSeconds(5)), "ptp wired the pod to its gateway");
 
         // portmap 1.1.1 (Debian 12) fails CHECK on an IPv4-only pod, looking for ip6tables chains it
         // never made (containernetworking/plugins#819, fixed later): CHECK the list without it.

@@ -58,7 +58,15 @@ public final class CniRuntime {
     private final String runtimeNetns;
     private final Path pluginDir;
     private final Path cacheDir;
-    private volatile Duration timeout = Duration.ofSeconds(120);
+    /** bin/vesicle-cni's own limit on its agent call (cni's Main.TIMEOUT). */
+    public static final Duration PLUGIN_LIMIT = Duration.ofSeconds(30);
+    /**
+     * The longest an exec may take: the plugin's limit plus the start of its JVM on a busy
+     * machine. An exec still running then is hung, killed, and fails the test.
+     */
+    public static final Duration EXEC_LIMIT = PLUGIN_LIMIT.plusSeconds(15);
+
+    private volatile Duration timeout = EXEC_LIMIT;
     private volatile java.util.function.Consumer<Exec> observer = exec -> { };
 
     /** A runtime whose plugins run in runtimeNetns (a namespace of network). */
@@ -86,7 +94,7 @@ public final class CniRuntime {
         return cacheDir;
     }
 
-    /** The longest a single plugin exec may take before it is killed (default 120 s). */
+    /** The longest a single plugin exec may take before it is killed (default EXEC_LIMIT). */
     public void timeout(Duration timeout) {
         this.timeout = timeout;
     }

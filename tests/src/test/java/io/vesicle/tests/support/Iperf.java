@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,8 @@ public final class Iperf {
     private static final Pattern RECEIVED = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bytes\"\\s*:\\s*(\\d+)");
     private static final Pattern UDP_SUM = Pattern.compile("\"sum\"\\s*:\\s*\\{[^}]*?\"bytes\"\\s*:\\s*(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How long a server may take to listen on a busy machine. */
+    private static final Duration LISTEN_WITHIN = Duration.ofSeconds(20);
 
     public record Result(long bytes) {
     }
@@ -33,31 +36,19 @@ public final class Iperf {
      */
     public static Result run(String serverNetns, int serverPort, String clientNetns, String target, int targetPort,
                              boolean udp) {
-        String port = String.valueOf(targetPort);
-        String serverIp = target;
-        Process server;
+        Process server = startServer(serverNetns, serverPort);
         try {
-            server = new ProcessBuilder(Shell.inNetns(serverNetns, "iperf3", "-s", "-1", "-p",
-                    String.valueOf(serverPort))).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot start iperf3", e);
-        }
-        try {
-            Shell.Result client = null;
-            for (int attempt = 0; attempt < 20; attempt++) {
-                List<String> cmd = udp
-                        ? Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p", port, "-t", "1", "-u", "-b", "50M", "-J")
-                        : Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p", port, "-t", "1", "-J");
-                client = Shell.run(20, cmd);
-                // iperf3 -J may exit 0 with an "error" member (e.g. the server not listening yet).
-                if (client.ok() && !client.stdout().contains("\"error\"")) {
-                    break;
-                }
-                Thread.sleep(100); // the server may not listen yet
+            awaitListening(server, serverNetns, serverPort);
+            List<String> cmd = new ArrayList<>(Shell.inNetns(clientNetns, "iperf3", "-c", target, "-p",
+                    String.valueOf(targetPort), "-t", "1", "-J"));
+            if (udp) {
+                cmd.addAll(List.of("-u", "-b", "50M"));
             }
-            if (client == null || !client.ok() || client.stdout().contains("\"error\"")) {
-                throw new IllegalStateException("iperf3 failed: " + (client == null ? "" : client.stdout()));
+            Shell.Result client = Shell.run(30, cmd);
+            // iperf3 -J may exit 0 with an "error" member: both are checked.
+            if (!client.ok() || client.stdout().contains("\"error\"")) {
+                throw new IllegalStateException("iperf3 exited " + client.exitCode() + ": " + client.stdout()
+                        + client.stderr());
             }
             // The summary at the end comes after the per-interval sums: take the last match.
             Matcher m = (udp ? UDP_SUM : RECEIVED).matcher(client.stdout());
@@ -69,12 +60,35 @@ public final class Iperf {
                 throw new IllegalStateException("no byte count in iperf3 output: " + client.stdout());
             }
             return new Result(bytes);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         } finally {
-            server.destroyForcibly();
+            Shell.killTree(server.toHandle());
         }
+    }
+
+    /** iperf3 -s for one test on port in netns; its output is discarded. */
+    private static Process startServer(String netns, int port) {
+        try {
+            return new ProcessBuilder(Shell.inNetns(netns, "iperf3", "-s", "-1", "-p", String.valueOf(port)))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start iperf3", e);
+        }
+    }
+
+    /**
+     * Polls (ss, in the server's namespace) until the server listens on port; fails when it
+     * exits first or does not listen within LISTEN_WITHIN. iperf3 takes its control connection
+     * over TCP for UDP tests too.
+     */
+    private static void awaitListening(Process server, String netns, int port) {
+        Poll.until("iperf3 -s listening on port " + port + " in " + netns, LISTEN_WITHIN, () -> {
+            if (!server.isAlive()) {
+                throw new IllegalStateException("iperf3 -s on port " + port + " in " + netns + " exited "
+                        + server.exitValue());
+            }
+            Shell.Result ss = Shell.run(10, Shell.inNetns(netns, "ss", "-Hltn", "sport = :" + port));
+            return ss.ok() && !ss.stdout().isBlank();
+        });
     }
 
     /**
@@ -107,6 +121,11 @@ public final class Iperf {
             }, "iperf3-client-output");
             reader.setDaemon(true);
             reader.start();
+        }
+
+        /** Whether the client still sends (it exits once its time is up). */
+        public boolean running() {
+            return client.isAlive();
         }
 
         /** Waits for the client's report (at most timeoutSeconds) and reads it. */
@@ -149,25 +168,17 @@ public final class Iperf {
      */
     public static Stream startTcp(TestNetwork network, String serverNetns, String clientNetns, String serverIp,
                                   int seconds) {
-        String port = String.valueOf(20000 + (int) (Math.random() * 20000));
+        int port = 20000 + (int) (Math.random() * 20000);
+        Process server = network.own(startServer(serverNetns, port));
+        awaitListening(server, serverNetns, port);
+        List<String> cmd = new ArrayList<>(Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p",
+                String.valueOf(port), "-t", String.valueOf(seconds), "-i", "1", "-J"));
         try {
-            Process server = network.own(new ProcessBuilder(Shell.inNetns(serverNetns, "iperf3", "-s", "-1", "-p", port))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            for (int i = 0; i < 100; i++) {
-                if (Shell.run(10, Shell.inNetns(serverNetns, "ss", "-Hltn", "sport = :" + port)).stdout().contains(port)) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
-            List<String> cmd = new ArrayList<>(Shell.inNetns(clientNetns, "iperf3", "-c", serverIp, "-p", port, "-t",
-                    String.valueOf(seconds), "-i", "1", "-J"));
-            Process client = network.own(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start());
+            Process client = network.own(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start());
             return new Stream(server, client);
         } catch (IOException e) {
             throw new IllegalStateException("cannot start iperf3", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,13 +1,18 @@
 package io.vesicle.tests.support;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the independent witnesses and setup tools tests may use (ip, tc, bpftool, ping, iperf3). */
 public final class Shell {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private Shell() {
     }
 
@@ -61,6 +66,37 @@ public final class Shell {
         List<String> full = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, "--"));
         full.addAll(List.of(command));
         return full;
+    }
+
+    /**
+     * Whether a ping from netns to ip is answered within the bound, by ping's exit code: echo
+     * requests every 0.2 s until the first reply or the deadline (-w). Wiring that just finished
+     * may need a moment (neighbour resolution, a link coming up).
+     */
+    public static boolean awaitPing(String netns, String ip, Duration within) {
+        int seconds = (int) Math.max(1, within.toSeconds());
+        return run(seconds + 10, inNetns(netns, "ping", "-q", "-c", "1", "-i", "0.2", "-w", String.valueOf(seconds),
+                ip)).ok();
+    }
+
+    /** Whether dev in netns carries the IPv4 address (read from ip's JSON, not its text). */
+    public static boolean hasAddress(String netns, String dev, String address) {
+        Result r = run(30, List.of("ip", "-j", "-n", netns, "-4", "addr", "show", "dev", dev));
+        if (!r.ok()) {
+            return false;
+        }
+        try {
+            for (JsonNode link : JSON.readTree(r.stdout())) {
+                for (JsonNode addr : link.path("addr_info")) {
+                    if (address.equals(addr.path("local").asText())) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new IllegalStateException("ip printed no JSON: " + r.stdout(), e);
+        }
     }
 
     /** SIGKILL to handle and every descendant it has now, and waits for handle to be gone. */
