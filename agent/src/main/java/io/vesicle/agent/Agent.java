@@ -69,7 +69,7 @@ public final class Agent implements AutoCloseable {
             PinRoot.prepare(config.bpffsRoot());
             datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), config.gateway()));
             ipam = new Ipam(config.stateDir().resolve("ipam"), config.podCIDR(), config.gateway(),
-                    datapath::nodeAddresses);
+                    new NodeAddresses(datapath));
             AtomicInteger threads = new AtomicInteger();
             builders = Executors.newFixedThreadPool(BUILDERS, r -> {
                 Thread t = new Thread(r, "vesicle-build-" + threads.incrementAndGet());
@@ -92,6 +92,31 @@ public final class Agent implements AutoCloseable {
                 config.nodeName(), config.podCIDR(), config.gateway().getHostAddress(), config.mtu(),
                 config.bpffsRoot(), config.stateDir(), config.apiSocket());
         return this;
+    }
+
+    /**
+     * The node's addresses, read again when a second old: a dump of every link's addresses costs
+     * more than the rest of an allocation on a node with many pods, and they rarely change.
+     */
+    private static final class NodeAddresses implements java.util.function.Supplier<java.util.Set<java.net.Inet4Address>> {
+        private static final long MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+        private final Datapath datapath;
+        private java.util.Set<java.net.Inet4Address> addresses;
+        private long readAt;
+
+        NodeAddresses(Datapath datapath) {
+            this.datapath = datapath;
+        }
+
+        @Override
+        public synchronized java.util.Set<java.net.Inet4Address> get() {
+            long now = System.nanoTime();
+            if (addresses == null || now - readAt > MAX_AGE_NANOS) {
+                addresses = datapath.nodeAddresses();
+                readAt = now;
+            }
+            return addresses;
+        }
     }
 
     /** What the API tells of the agent itself. */

@@ -164,6 +164,23 @@ class IpamDelegationTest extends AgentStubTest {
                 + "\"ranges\":[[{\"subnet\":\"10.98.0.0/24\"}]],\"dataDir\":\"" + data + "\"}");
         Map<String, String> env = Plugin.env("ADD", "c1");
         env.put("CNI_PATH", HOST_LOCAL.getParent().toString());
+        // A real plugin must never be handed the machine's own namespace: give it one of its own.
+        Process holder = new ProcessBuilder("unshare", "--net", "sleep", "300").start();
+        try {
+            Path netns = Path.of("/proc/" + holder.pid() + "/ns/net");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Files.readSymbolicLink(netns).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")))) {
+                assertTrue(System.nanoTime() < deadline, "unshare made no namespace within 10 s");
+                Thread.onSpinWait();
+            }
+            env.put("CNI_NETNS", netns.toString());
+            hostLocalAddsAndDeletes(env, config, data);
+        } finally {
+            holder.destroyForcibly();
+        }
+    }
+
+    private void hostLocalAddsAndDeletes(Map<String, String> env, String config, Path data) throws IOException {
         Plugin.Outcome out = Plugin.run(env, config);
         assertEquals(0, out.exit(), out.toString());
         assertEquals("10.98.0.2/24", agent.body(0).get("address").asText());

@@ -49,7 +49,7 @@ public final class DurableFiles {
             while (buffer.hasRemaining()) {
                 out.write(buffer);
             }
-            out.force(true);
+            out.force(false); // fdatasync: the data and the size it needs; the name is synced with the directory
         } catch (IOException e) {
             Files.deleteIfExists(tmp);
             throw e;
