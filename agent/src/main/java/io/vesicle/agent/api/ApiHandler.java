@@ -85,7 +85,8 @@ public final class ApiHandler implements Api {
     public record Status(String node, String podCIDR, int endpoints, IpamStatus ipam, DatapathStatus datapath) {
     }
 
-    public record IpamStatus(int allocated, long free) {
+    /** allocated: by the agent's IPAM; delegated: recorded for delegated IPAM plugins; free: neither. */
+    public record IpamStatus(int allocated, int delegated, long free) {
     }
 
     public record DatapathStatus(String pinRoot, String program, int programId, String gateway, int mtu) {
@@ -95,7 +96,7 @@ public final class ApiHandler implements Api {
     public Status status() {
         return new Status(node.name(), node.podCIDR().toString(),
                 endpoints.count(io.vesicle.agent.endpoint.Endpoint.State.READY),
-                new IpamStatus(ipam.allocated(), ipam.free()),
+                new IpamStatus(ipam.allocated(Ipam.Source.AGENT), ipam.allocated(Ipam.Source.DELEGATED), ipam.free()),
                 new DatapathStatus(node.pinRoot().toString(), agent.program(), agent.programId(),
                         node.gateway().getHostAddress(), node.mtu()));
     }

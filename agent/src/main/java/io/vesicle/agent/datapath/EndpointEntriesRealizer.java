@@ -37,11 +37,6 @@ final class EndpointEntriesRealizer implements Realizer {
         return "entries";
     }
 
-    private Netlink.Link hostLink(EndpointWiring w) {
-        return Netlink.link(nodeNs, w.hostIf()).orElseThrow(() -> new IllegalStateException(w + ": no device "
-                + w.hostIf() + " in " + NetNs.describe(nodeNs)));
-    }
-
     EndpointInfo expected(EndpointWiring w, Netlink.Link host) {
         if (w.podMac() == null) {
             throw new IllegalStateException(w + ": the pod's MAC is not known");
@@ -52,7 +47,7 @@ final class EndpointEntriesRealizer implements Realizer {
 
     @Override
     public EndpointWiring apply(EndpointWiring w) {
-        Netlink.Link host = hostLink(w);
+        Netlink.Link host = w.hostLink(nodeNs);
         EndpointInfo info = expected(w, host);
         Optional<EndpointInfo> previous = maps.endpoints().get(new EndpointKey(w.address()));
         if (previous.isPresent() && previous.get().ifindex() != host.index()

@@ -1,5 +1,8 @@
 package io.vesicle.agent.datapath;
 
+import io.vesicle.loader.NetNs;
+import io.vesicle.loader.Netlink;
+import io.vesicle.loader.NoSuchDeviceException;
 import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -28,6 +31,12 @@ public record EndpointWiring(int id, String hostIf, Path netns, String podIf, In
         }
         Objects.requireNonNull(hostIf, "hostIf");
         Objects.requireNonNull(address, "address");
+    }
+
+    /** The host-side veth in the node's namespace, which every realizer but the veth's needs. */
+    Netlink.Link hostLink(NetNs nodeNs) {
+        return Netlink.link(nodeNs, hostIf).orElseThrow(() -> new NoSuchDeviceException(this + ": no device " + hostIf
+                + " in " + NetNs.describe(nodeNs)));
     }
 
     public EndpointWiring withPodMac(String mac) {

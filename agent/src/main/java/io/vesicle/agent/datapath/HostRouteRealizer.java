@@ -28,8 +28,7 @@ final class HostRouteRealizer implements Realizer {
 
     @Override
     public EndpointWiring apply(EndpointWiring w) {
-        Netlink.Link host = Netlink.link(nodeNs, w.hostIf()).orElseThrow(() -> new IllegalStateException(w
-                + ": no device " + w.hostIf()));
+        Netlink.Link host = w.hostLink(nodeNs);
         try {
             Netlink.addRoute(nodeNs, Netlink.Route.link(w.address(), 32, host.index()), false);
         } catch (NativeException e) {

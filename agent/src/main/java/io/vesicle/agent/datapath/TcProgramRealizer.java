@@ -31,8 +31,7 @@ final class TcProgramRealizer implements Realizer {
 
     @Override
     public EndpointWiring apply(EndpointWiring w) {
-        Netlink.Link host = Netlink.link(nodeNs, w.hostIf()).orElseThrow(() -> new IllegalStateException(w
-                + ": no device " + w.hostIf()));
+        Netlink.Link host = w.hostLink(nodeNs);
         TcLink.attach(program, nodeNs, host.index(), TcDirection.INGRESS).release();
         return w;
     }

@@ -345,9 +345,14 @@ public final class Ipam {
         return new LinkedHashMap<>(byAddress);
     }
 
-    /** Allocations the agent may hand out (inside the pool). */
+    /** Addresses of the pool held, whoever handed them out. */
     public synchronized int allocated() {
         return (int) byAddress.keySet().stream().filter(this::usable).count();
+    }
+
+    /** Addresses of the pool held that source handed out. */
+    public synchronized int allocated(Source source) {
+        return (int) byAddress.values().stream().filter(a -> usable(a.address()) && a.source() == source).count();
     }
 
     /** How many addresses could ever be handed out. */

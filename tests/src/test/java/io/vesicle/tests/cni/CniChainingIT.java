@@ -131,12 +131,14 @@ class CniChainingIT extends CniNodeFixture {
             int last = Integer.parseInt(ip.substring(ip.lastIndexOf('.') + 1));
             assertTrue(ip.startsWith("10.244.1.") && last >= 100 && last <= 150, ip + " is in host-local's range");
         }
-        // host-local's reservation files name their owners; the agent's IPAM holds nothing.
+        // host-local's reservation files name their owners; the agent's IPAM allocated nothing, it only
+        // records the delegated addresses so that it never hands them out.
         assertTrue(Files.readString(reservations.resolve(ipA)).startsWith(a.containerID()));
         assertTrue(Files.readString(reservations.resolve(ipB)).startsWith(b.containerID()));
         Messages.Endpoint endpoint = node.agent().client().endpoint(a.containerID(), "eth0").orElseThrow();
         assertFalse(endpoint.ipamOwned(), endpoint.toString());
         assertEquals(0, node.agent().status().path("ipam").path("allocated").asInt(), node.agent().status().toString());
+        assertEquals(2, node.agent().status().path("ipam").path("delegated").asInt(), node.agent().status().toString());
         assertTrue(Shell.check("ip", "-n", a.netns(), "-o", "-4", "addr", "show", "dev", "eth0")
                 .contains(" " + ipA + "/"));
 
