@@ -4,6 +4,7 @@ import io.vesicle.agent.api.ApiAccess;
 import io.vesicle.agent.api.ApiHandler;
 import io.vesicle.agent.api.ApiLimits;
 import io.vesicle.agent.api.ApiServer;
+import io.vesicle.agent.core.DurableFiles;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
 import io.vesicle.agent.datapath.PinRoot;
@@ -144,10 +145,7 @@ public final class Agent implements AutoCloseable {
     private void lockStateDir() {
         Path lock = config.stateDir().resolve("lock");
         try {
-            if (!Files.isDirectory(config.stateDir())) {
-                Files.createDirectories(config.stateDir(), PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
-            }
+            DurableFiles.privateDirectory(config.stateDir());
             lockFile = FileChannel.open(lock, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             stateLock = lockFile.tryLock();

@@ -2,6 +2,7 @@ package io.vesicle.agent;
 
 import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.endpoint.EndpointManager;
+import io.vesicle.agent.util.Throwables;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -502,5 +503,21 @@ class AgentTest {
         release.countDown();
         assertTrue(delete.get(20, TimeUnit.SECONDS).deleted());
         assertNothingLeft();
+    }
+
+    /** A state directory another user owns could hold state the agent would act on: refused. */
+    @Test
+    void aStateDirectoryAnotherUserOwnsIsRefused() throws IOException {
+        Files.createDirectories(stateDir.resolve("endpoints"));
+        Files.setAttribute(stateDir, "unix:uid", 65534);
+        RuntimeException refused = assertThrows(RuntimeException.class, () -> start());
+        assertTrue(Throwables.describe(refused).contains(stateDir + " is owned by uid 65534"),
+                Throwables.describe(refused));
+        assertEquals(List.of(), lxcLinks());
+        agent = null;
+        Files.setAttribute(stateDir, "unix:uid", 0);
+        Files.setAttribute(stateDir.resolve("endpoints"), "unix:uid", 65534);
+        assertThrows(RuntimeException.class, () -> start(), "a subdirectory another user owns too");
+        agent = null;
     }
 }

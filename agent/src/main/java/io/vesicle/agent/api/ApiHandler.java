@@ -14,6 +14,10 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -62,6 +66,27 @@ public final class ApiHandler implements Api {
             return work.get();
         } catch (AgentException e) {
             throw new ApiFailure(status(e.reason()), e.getMessage(), e.field(), e);
+        }
+    }
+
+    /**
+     * Waits for the domain's work within limit, unwrapping its failure; too slow is UNAVAILABLE
+     * (the work goes on: a runtime that retries meets its outcome).
+     */
+    private static <T> T await(CompletableFuture<T> future, Duration limit, String what) {
+        try {
+            return future.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw AgentException.unavailable(what + " did not finish within " + limit.toSeconds()
+                    + " s; it goes on, ask again later");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(what + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw AgentException.unavailable(what + " was interrupted");
         }
     }
 
@@ -150,7 +175,7 @@ public final class ApiHandler implements Api {
             namespaces.check(netns);
             EndpointManager.CreateRequest create = new EndpointManager.CreateRequest(key, network, netns,
                     request.podNamespace(), request.podName(), address);
-            return message(EndpointManager.await(endpoints.create(create), WORK_LIMIT, "creating endpoint " + key));
+            return message(await(endpoints.create(create), WORK_LIMIT, "creating endpoint " + key));
         });
     }
 
@@ -173,14 +198,14 @@ public final class ApiHandler implements Api {
     @Override
     public Messages.Deleted deleteEndpoint(String containerID, String ifname) {
         AttachmentKey key = Validation.attachment(containerID, ifname);
-        return new Messages.Deleted(call(() -> EndpointManager.await(endpoints.delete(key), WORK_LIMIT,
+        return new Messages.Deleted(call(() -> await(endpoints.delete(key), WORK_LIMIT,
                 "deleting endpoint " + key)));
     }
 
     @Override
     public Messages.CheckResult checkEndpoint(String containerID, String ifname) {
         AttachmentKey key = Validation.attachment(containerID, ifname);
-        call(() -> EndpointManager.await(endpoints.check(key), WORK_LIMIT, "checking endpoint " + key));
+        call(() -> await(endpoints.check(key), WORK_LIMIT, "checking endpoint " + key));
         return new Messages.CheckResult(true);
     }
 

@@ -28,13 +28,22 @@ public final class DurableFiles {
     private DurableFiles() {
     }
 
-    /** Creates dir (0700) if missing, and makes an existing one 0700; a symlink is refused. */
+    /**
+     * Creates dir (0700) if missing, and makes an existing one 0700. A symlink, or a directory
+     * another user owns (who could plant state the agent would act on), is refused.
+     */
     public static void privateDirectory(Path dir) throws IOException {
         if (Files.isSymbolicLink(dir)) {
             throw new IOException(dir + " is a symbolic link; the agent keeps its state in a real directory");
         }
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             Files.createDirectories(dir, PRIVATE_DIR);
+        }
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (owner != self) {
+            throw new IOException(dir + " is owned by uid " + owner + ", not by the agent's user (uid " + self
+                    + "); another user could plant state the agent would act on");
         }
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     }

@@ -650,22 +650,4 @@ public final class EndpointManager {
                 e.network(), e.netns() == null ? null : e.netns().toString(), e.podNamespace(), e.podName(),
                 e.hostIf(), e.hostMac(), e.mac(), e.gateway().getHostAddress(), e.mtu(), e.identity(), null, null);
     }
-
-    /** Waits for a future within limit, unwrapping its failure; too slow is UNAVAILABLE. */
-    public static <T> T await(CompletableFuture<T> future, Duration limit, String what) {
-        try {
-            return future.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            throw AgentException.unavailable(what + " did not finish within " + limit.toSeconds()
-                    + " s; it goes on, ask again later");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException(what + " failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw AgentException.unavailable(what + " was interrupted");
-        }
-    }
 }
