@@ -7,6 +7,7 @@
 #include "lib/arp.h"
 #include "lib/counters.h"
 #include "lib/endpoints.h"
+#include "lib/ipcache.h"
 
 /* Set by the loader per node (libbpf rewrites .rodata before load). */
 const volatile __be32 CFG_GATEWAY_IP4 = 0; /* 0: answer ARP for any router address */

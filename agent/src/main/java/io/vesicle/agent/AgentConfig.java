@@ -1,6 +1,6 @@
 package io.vesicle.agent;
 
-import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.cluster.Cidr;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;

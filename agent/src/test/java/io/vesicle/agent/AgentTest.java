@@ -1,5 +1,6 @@
 package io.vesicle.agent;
 
+import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.util.Throwables;
@@ -304,7 +305,7 @@ class AgentTest {
         Messages.Endpoint e = create("c1", pod);
         assertTrue(client.checkEndpoint("c1", "eth0").ok());
         TestNamespaces.run("ip", "-n", pod, "route", "del", "default");
-        agent.datapath().maps().endpoints().remove(new EndpointKey(io.vesicle.agent.ipam.Cidr.parseAddress(ip(e))));
+        agent.datapath().maps().endpoints().remove(new EndpointKey(io.vesicle.cluster.Cidr.parseAddress(ip(e))));
         AgentClient.ApiException diff = assertThrows(AgentClient.ApiException.class,
                 () -> client.checkEndpoint("c1", "eth0"));
         assertEquals(409, diff.status());
@@ -375,7 +376,7 @@ class AgentTest {
         TestNamespaces.run("ip", "-n", node, "link", "add", "lxc00000000000", "type", "veth", "peer", "name", "x0");
         TestNamespaces.run("ip", "-n", node, "link", "add", "lxcmanual", "type", "veth", "peer", "name", "x1");
         try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot)) {
-            EndpointInfo stray = new EndpointInfo(io.vesicle.agent.ipam.Cidr.parseAddress("10.201.0.99"), 9999, 99, 0, 0,
+            EndpointInfo stray = new EndpointInfo(io.vesicle.cluster.Cidr.parseAddress("10.201.0.99"), 9999, 99, 0, 0,
                     MacAddress.parse("02:00:00:00:00:99"), MacAddress.parse("02:00:00:00:00:98"));
             maps.endpoints().put(new EndpointKey(stray.address()), stray);
             maps.endpointsByIfindex().put(new IfIndex(9999), stray);

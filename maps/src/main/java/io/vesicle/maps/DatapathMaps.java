@@ -9,27 +9,31 @@ public final class DatapathMaps implements AutoCloseable {
     public static final String ENDPOINTS = "vsl_endpoints";
     public static final String ENDPOINTS_BY_IFINDEX = "vsl_lxc";
     public static final String METRICS = "vsl_metrics";
+    public static final String IPCACHE = "vsl_ipcache";
 
     private final TypedMap<EndpointKey, EndpointInfo> endpoints;
     private final TypedMap<IfIndex, EndpointInfo> endpointsByIfindex;
     private final MetricsMap metrics;
+    private final TypedMap<IpcacheKey, IpcacheEntry> ipcache;
 
-    private DatapathMaps(BpfMap endpoints, BpfMap byIfindex, BpfMap metrics) {
+    private DatapathMaps(BpfMap endpoints, BpfMap byIfindex, BpfMap metrics, BpfMap ipcache) {
         this.endpoints = new TypedMap<>(endpoints, EndpointKey.CODEC, EndpointInfo.CODEC);
         this.endpointsByIfindex = new TypedMap<>(byIfindex, IfIndex.CODEC, EndpointInfo.CODEC);
         this.metrics = new MetricsMap(metrics);
+        this.ipcache = new TypedMap<>(ipcache, IpcacheKey.CODEC, IpcacheEntry.CODEC);
     }
 
     /** Views of a loaded object's maps; the object keeps owning their descriptors. */
     public static DatapathMaps of(BpfObject object) {
-        return new DatapathMaps(object.map(ENDPOINTS), object.map(ENDPOINTS_BY_IFINDEX), object.map(METRICS));
+        return new DatapathMaps(object.map(ENDPOINTS), object.map(ENDPOINTS_BY_IFINDEX), object.map(METRICS),
+                object.map(IPCACHE));
     }
 
     /** Opens the maps pinned under pinRoot (e.g. by a running agent), for tools and tests. */
     public static DatapathMaps openPinned(Path pinRoot) {
         return new DatapathMaps(BpfMap.openPinned(pinRoot.resolve(ENDPOINTS)),
                 BpfMap.openPinned(pinRoot.resolve(ENDPOINTS_BY_IFINDEX)),
-                BpfMap.openPinned(pinRoot.resolve(METRICS)));
+                BpfMap.openPinned(pinRoot.resolve(METRICS)), BpfMap.openPinned(pinRoot.resolve(IPCACHE)));
     }
 
     /** Local endpoints by address: where the datapath delivers. */
@@ -46,10 +50,16 @@ public final class DatapathMaps implements AutoCloseable {
         return metrics;
     }
 
+    /** Remote prefixes by longest match: identity and the node hosting them. */
+    public TypedMap<IpcacheKey, IpcacheEntry> ipcache() {
+        return ipcache;
+    }
+
     @Override
     public void close() {
         endpoints.close();
         endpointsByIfindex.close();
         metrics.close();
+        ipcache.close();
     }
 }

@@ -30,7 +30,9 @@ class CodecLayoutTest {
                 new Case(EndpointInfo.CODEC, DatapathMaps.ENDPOINTS, false),
                 new Case(EndpointInfo.CODEC, DatapathMaps.ENDPOINTS_BY_IFINDEX, false),
                 new Case(MetricsKey.CODEC, DatapathMaps.METRICS, true),
-                new Case(MetricsValue.CODEC, DatapathMaps.METRICS, false));
+                new Case(MetricsValue.CODEC, DatapathMaps.METRICS, false),
+                new Case(IpcacheKey.CODEC, DatapathMaps.IPCACHE, true),
+                new Case(IpcacheEntry.CODEC, DatapathMaps.IPCACHE, false));
     }
 
     @ParameterizedTest(name = "{0} in {1}")

@@ -5,7 +5,7 @@ import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.datapath.PodNamespaces;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.endpoint.EndpointView;
-import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.ipam.Ipam;
 import io.vesicle.api.Messages;
 import java.net.Inet4Address;

@@ -1,6 +1,6 @@
 package io.vesicle.agent.api;
 
-import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.cluster.Cidr;
 
 import io.vesicle.agent.core.AttachmentKey;
 import java.net.Inet4Address;

@@ -5,7 +5,7 @@ import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.EndpointWiring;
 import io.vesicle.agent.datapath.Realizer;
-import io.vesicle.agent.ipam.Cidr;
+import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.ipam.Ipam;
 import io.vesicle.agent.util.Throwables;
 import java.net.Inet4Address;

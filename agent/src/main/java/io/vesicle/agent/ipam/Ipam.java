@@ -1,5 +1,6 @@
 package io.vesicle.agent.ipam;
 
+import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.core.AgentException;
 import io.vesicle.agent.core.AttachmentKey;
 import io.vesicle.agent.core.DurableFiles;

@@ -1,5 +1,6 @@
 package io.vesicle.agent.ipam;
 
+import io.vesicle.cluster.Cidr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

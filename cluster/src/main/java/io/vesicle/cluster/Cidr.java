@@ -1,4 +1,4 @@
-package io.vesicle.agent.ipam;
+package io.vesicle.cluster;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -98,6 +98,12 @@ public record Cidr(Inet4Address network, int prefixLength) {
             throw new IllegalArgumentException(address.getHostAddress() + " is outside " + this);
         }
         return Integer.toUnsignedLong(toInt(address) - toInt(network));
+    }
+
+    /** Whether the two prefixes share any address (one contains the other). */
+    public boolean overlaps(Cidr other) {
+        int shorter = Math.min(prefixLength, other.prefixLength);
+        return (toInt(network) & mask(shorter)) == (toInt(other.network) & mask(shorter));
     }
 
     public Inet4Address broadcast() {

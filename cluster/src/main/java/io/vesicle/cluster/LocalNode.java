@@ -1,0 +1,17 @@
+package io.vesicle.cluster;
+
+import java.net.Inet4Address;
+import java.util.Objects;
+
+/**
+ * This node, as the agent finds it from its own netlink state, for {@link ClusterState#join}.
+ *
+ * @param name       this node's name
+ * @param underlayIP the address of its uplink
+ */
+public record LocalNode(String name, Inet4Address underlayIP) {
+    public LocalNode {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(underlayIP, "underlayIP");
+    }
+}
