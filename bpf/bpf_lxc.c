@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Programs on a pod's host-side veth. from_container runs at its tc ingress,
- * i.e. on every packet the pod sends. */
+/* The datapath, one object so its programs share maps and settings:
+ * from_container at the tc ingress of each pod's host-side veth (every packet a pod sends),
+ * from_overlay at the tc ingress of the VXLAN device, from_netdev at the tc ingress of the
+ * uplink (native routing), from_host at the tc egress of the host device vsl_host (the node's
+ * own traffic to remote pods). */
 #include "lib/common.h"
+#include "lib/config.h"
 #include "lib/eth.h"
 #include "lib/ipv4.h"
 #include "lib/arp.h"
 #include "lib/counters.h"
 #include "lib/endpoints.h"
 #include "lib/ipcache.h"
-
-/* Set by the loader per node (libbpf rewrites .rodata before load). */
-const volatile __be32 CFG_GATEWAY_IP4 = 0; /* 0: answer ARP for any router address */
 
 static __always_inline int deliver_local(struct __sk_buff *skb, struct ethhdr *eth,
 					 struct iphdr *ip, const struct endpoint_info *dst)
@@ -75,6 +76,26 @@ int from_container(struct __sk_buff *skb)
 		/* IPv6 included: pods get no IPv6 address yet, so nothing legitimate. */
 		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_EGRESS);
 	}
+}
+
+SEC("tc")
+int from_overlay(struct __sk_buff *skb)
+{
+	count(skb, REASON_TO_STACK, METRIC_INGRESS);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int from_netdev(struct __sk_buff *skb)
+{
+	count(skb, REASON_TO_STACK, METRIC_INGRESS);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int from_host(struct __sk_buff *skb)
+{
+	return drop(skb, DROP_UNKNOWN_DESTINATION, METRIC_EGRESS);
 }
 
 char LICENSE[] SEC("license") = "GPL";
