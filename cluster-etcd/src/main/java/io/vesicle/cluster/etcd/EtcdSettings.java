@@ -46,9 +46,10 @@ public record EtcdSettings(List<URI> endpoints, String prefix, Duration leaseTTL
         if (ttl < MIN_LEASE_TTL_SECONDS) {
             throw bad(LEASE_TTL, ttl + " is below the minimum of " + MIN_LEASE_TTL_SECONDS + " seconds");
         }
+        String clusterCIDRText = required(settings, CLUSTER_CIDR);
         Cidr clusterCIDR;
         try {
-            clusterCIDR = Cidr.parse(required(settings, CLUSTER_CIDR));
+            clusterCIDR = Cidr.parse(clusterCIDRText);
         } catch (IllegalArgumentException e) {
             throw bad(CLUSTER_CIDR, e.getMessage());
         }

@@ -128,6 +128,9 @@ final class StoreWatch implements AutoCloseable {
         delivered = listed;
         listed.forEach((key, entry) -> deliver(upserted(key, entry)));
         deliver(new ClusterEvent.Synced(layout.root() + "@" + revision));
+        LOG.info("listed {} nodes and {} pods under {} at revision {}{}", count(listed, NodeEntry.class),
+                count(listed, PodEntry.class), layout.root(), revision,
+                refused.isEmpty() ? "" : " (" + refused.size() + " malformed entries refused)");
         if (problem != null) {
             LOG.info("in step with etcd again at revision {} (was: {})", revision, problem);
         }
@@ -137,6 +140,10 @@ final class StoreWatch implements AutoCloseable {
         firstSync.complete(null);
         hooks.beforeWatch(revision + 1);
         watchFrom(revision + 1);
+    }
+
+    private static long count(Map<String, Entry> entries, Class<? extends Entry> kind) {
+        return entries.values().stream().filter(kind::isInstance).count();
     }
 
     private void watchFrom(long revision) {

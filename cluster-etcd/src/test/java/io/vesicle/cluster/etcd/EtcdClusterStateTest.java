@@ -81,6 +81,15 @@ class EtcdClusterStateTest {
         return events;
     }
 
+    /** Joins as node with one pod named pod, once the watching node has seen the pod; returns the pod CIDR. */
+    private static Cidr joinWithPod(EtcdClusterState state, EventRecorder events, String node, String pod)
+            throws InterruptedException {
+        Cidr podCIDR = state.join(local(node, 2)).podCIDR();
+        state.publishPod(new PodInfo("default", pod, podCIDR.address(5), node, Map.of()));
+        events.await(0, about(pod), EVENT_TIMEOUT, "pod " + pod);
+        return podCIDR;
+    }
+
     @Test
     void concurrentJoinsClaimDistinctPodCIDRsAndARejoiningNodeGetsItsOwnBack() throws Exception {
         int nodes = 8;
@@ -210,9 +219,7 @@ class EtcdClusterStateTest {
     void aStoppedNodeAndItsPodsDisappearAfterItsLeaseTTL() throws Exception {
         EventRecorder events = watchingNode("observer", 1);
         EtcdClusterState leaving = fixture.open(SHORT_TTL);
-        Cidr podCIDR = leaving.join(local("leaving", 2)).podCIDR();
-        leaving.publishPod(new PodInfo("default", "api", Cidr.parseAddress("10.244.8.5"), "leaving", Map.of()));
-        events.await(0, e -> e instanceof ClusterEvent.PodUpserted, EVENT_TIMEOUT, "pod api");
+        Cidr podCIDR = joinWithPod(leaving, events, "leaving", "api");
 
         int mark = events.mark();
         long closed = System.nanoTime();
@@ -303,9 +310,7 @@ class EtcdClusterStateTest {
     void aLostLeaseIsReplacedKeepingTheCIDRAndRepublishingThePods() throws Exception {
         EventRecorder events = watchingNode("observer", 1);
         EtcdClusterState node = fixture.open(SHORT_TTL);
-        Cidr podCIDR = node.join(local("partitioned", 2)).podCIDR();
-        node.publishPod(new PodInfo("default", "db", Cidr.parseAddress("10.244.3.3"), "partitioned", Map.of()));
-        events.await(0, about("db"), EVENT_TIMEOUT, "pod db");
+        Cidr podCIDR = joinWithPod(node, events, "partitioned", "db");
         long lostLease = node.leaseId();
 
         try (LogCapture log = new LogCapture()) {
