@@ -27,6 +27,8 @@ public final class EtcdClusterState implements ClusterState {
      * above etcd's default minimum ping interval of 5 s, which it enforces.
      */
     private static final Duration CONNECTION_PING = Duration.ofSeconds(10);
+    /** One range read lists the cluster: room for some 400,000 pods rather than gRPC's default 4 MiB. */
+    private static final int MAX_RESPONSE_BYTES = 64 << 20;
 
     private final Client client;
     private final NodeRegistration registration;
@@ -43,6 +45,7 @@ public final class EtcdClusterState implements ClusterState {
                 .endpoints(settings.endpoints().toArray(URI[]::new))
                 .keepaliveTime(CONNECTION_PING)
                 .keepaliveTimeout(EtcdCalls.REQUEST_TIMEOUT)
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES)
                 .build();
         EtcdLayout layout = new EtcdLayout(settings.prefix());
         this.registration = new NodeRegistration(client, layout, settings);

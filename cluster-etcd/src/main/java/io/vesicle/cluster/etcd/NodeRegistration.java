@@ -20,6 +20,7 @@ import io.vesicle.cluster.PodInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +50,6 @@ final class NodeRegistration implements AutoCloseable {
 
     private final EtcdLayout layout;
     private final EtcdSettings settings;
-    private final KV kv;
     private final Client client;
     private final ScheduledExecutorService thread;
     private final long keepAliveIntervalMillis;
@@ -66,10 +66,11 @@ final class NodeRegistration implements AutoCloseable {
     /** Confined to thread: a keep-alive etcd has not answered yet (one at a time, not one per tick). */
     private CompletableFuture<LeaseKeepAliveResponse> pendingKeepAlive;
     private long pendingSinceMillis;
+    /** When the first keep-alive still unanswered was sent; 0 while etcd answers. */
+    private long silentSinceMillis;
 
     NodeRegistration(Client client, EtcdLayout layout, EtcdSettings settings) {
         this.client = client;
-        this.kv = client.getKVClient();
         this.layout = layout;
         this.settings = settings;
         // etcd's own clients renew at a third of the TTL: two renewals may fail before the lease does.
@@ -79,6 +80,11 @@ final class NodeRegistration implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** jetcd builds its channel on first use: not in create(), which connects nothing. */
+    private KV kv() {
+        return client.getKVClient();
     }
 
     NodeAssignment join(LocalNode local) {
@@ -103,7 +109,7 @@ final class NodeRegistration implements AutoCloseable {
     private Cidr agreeOnClusterCIDR() {
         ByteSequence key = bytes(layout.clusterCIDRKey());
         Cidr configured = settings.clusterCIDR();
-        TxnResponse answer = await(kv.txn()
+        TxnResponse answer = await(kv().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
                 .Then(Op.put(key, bytes(configured.toString()), PutOption.DEFAULT))
                 .Else(Op.get(key, GetOption.DEFAULT))
@@ -134,7 +140,7 @@ final class NodeRegistration implements AutoCloseable {
     private Cidr claimPodCIDR(String name) {
         Cidr clusterCIDR = settings.clusterCIDR();
         List<Cidr> taken = new ArrayList<>();
-        List<KeyValue> claims = await(kv.get(bytes(layout.cidrsPrefix()), GetOption.builder().isPrefix(true).build()),
+        List<KeyValue> claims = await(kv().get(bytes(layout.cidrsPrefix()), GetOption.builder().isPrefix(true).build()),
                 "listing " + layout.cidrsPrefix()).getKvs();
         for (KeyValue claim : claims) {
             String key = text(claim.getKey());
@@ -170,7 +176,7 @@ final class NodeRegistration implements AutoCloseable {
     /** Creates cidrs/&lt;cidr&gt; = name if absent; returns empty when created, else its owner. */
     private Optional<String> claim(Cidr cidr, String name) {
         ByteSequence key = bytes(layout.cidrKey(cidr));
-        TxnResponse answer = await(kv.txn()
+        TxnResponse answer = await(kv().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
                 .Then(Op.put(key, bytes(name), PutOption.DEFAULT))
                 .Else(Op.get(key, GetOption.DEFAULT))
@@ -188,7 +194,7 @@ final class NodeRegistration implements AutoCloseable {
     /** A new lease and nodes/&lt;name&gt; under it; returns the lease. */
     private long register(NodeInfo node) {
         long lease = await(client.getLeaseClient().grant(settings.leaseTTL().toSeconds()), "granting a lease").getID();
-        await(kv.put(bytes(layout.nodeKey(node.name())), bytes(layout.encode(node)),
+        await(kv().put(bytes(layout.nodeKey(node.name())), bytes(layout.encode(node)),
                 PutOption.builder().withLeaseId(lease).build()), "writing " + layout.nodeKey(node.name()));
         return lease;
     }
@@ -206,14 +212,18 @@ final class NodeRegistration implements AutoCloseable {
         try {
             pendingKeepAlive.get(keepAliveIntervalMillis, TimeUnit.MILLISECONDS);
             pendingKeepAlive = null;
+            silentSinceMillis = 0;
             if (leaseProblem != null) {
                 LOG.info("lease {} kept alive again", Long.toHexString(leaseId));
                 leaseProblem = null;
             }
             writePods();
         } catch (TimeoutException e) {
-            reportLeaseProblem("etcd has not answered the keep-alive of lease " + Long.toHexString(leaseId)
-                    + " for " + (System.currentTimeMillis() - pendingSinceMillis) + " ms");
+            if (silentSinceMillis == 0) {
+                silentSinceMillis = pendingSinceMillis;
+            }
+            reportLeaseProblem("etcd has not answered the keep-alives of lease " + Long.toHexString(leaseId)
+                    + " since " + Instant.ofEpochMilli(silentSinceMillis));
         } catch (ExecutionException e) {
             pendingKeepAlive = null;
             if (EtcdCalls.isLeaseNotFound(e.getCause())) {
@@ -307,9 +317,9 @@ final class NodeRegistration implements AutoCloseable {
             PodInfo pod = ownPods.get(key);
             try {
                 if (pod != null) {
-                    await(kv.put(bytes(key), bytes(layout.encode(pod)), underLease), "publishing " + key);
+                    await(kv().put(bytes(key), bytes(layout.encode(pod)), underLease), "publishing " + key);
                 } else {
-                    await(kv.delete(bytes(key)), "withdrawing " + key);
+                    await(kv().delete(bytes(key)), "withdrawing " + key);
                 }
             } catch (ClusterStateException e) {
                 unwrittenPods.add(key);

@@ -203,8 +203,12 @@ final class StoreWatch implements AutoCloseable {
     }
 
     private void retryLater(String reason) {
+        if (reason.equals(problem)) {
+            LOG.debug("{}; listing again in {} ms", reason, retryMillis);
+        } else {
+            LOG.warn("{}; listing again in {} ms", reason, retryMillis);
+        }
         problem = reason;
-        LOG.warn("{}; listing again in {} ms", reason, retryMillis);
         // The first listing failing fails start(); listing goes on, and hasSynced() turns true when one succeeds.
         firstSync.completeExceptionally(new ClusterStateException(reason));
         try {

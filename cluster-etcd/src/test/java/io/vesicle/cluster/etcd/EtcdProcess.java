@@ -26,12 +26,19 @@ final class EtcdProcess implements AutoCloseable {
     private final Path dir;
     private final int clientPort;
     private final int peerPort;
-    private Process process;
+    private volatile Process process;
 
     private EtcdProcess(Path dir, int clientPort, int peerPort) {
         this.dir = dir;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
+        // A test JVM ended abruptly (timeout, ^C) still ends its etcd.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Process running = process;
+            if (running != null) {
+                running.destroyForcibly();
+            }
+        }, "etcd-test-reaper"));
     }
 
     static EtcdProcess start() throws IOException, InterruptedException {
@@ -48,6 +55,10 @@ final class EtcdProcess implements AutoCloseable {
             throw e;
         }
         return etcd;
+    }
+
+    int clientPort() {
+        return clientPort;
     }
 
     String endpoint() {
