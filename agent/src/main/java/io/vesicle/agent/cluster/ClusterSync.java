@@ -74,6 +74,9 @@ public final class ClusterSync implements ClusterEvents {
     }
 
     private void node(NodeInfo node, String origin) {
+        if (node.name().equals(selfName) && node.underlayIP().equals(selfIP) && selfPodCIDR.equals(node.podCIDR())) {
+            return; // our own registration, as we made it: nothing to forward to
+        }
         String why = refusal(node);
         if (why != null) {
             refuse(origin, why);
@@ -98,7 +101,8 @@ public final class ClusterSync implements ClusterEvents {
 
     private String refusal(NodeInfo node) {
         if (node.name().equals(selfName)) {
-            return "it claims this node's name " + selfName + " (this node's entries come from itself)";
+            return "it claims this node's name " + selfName + " with " + node.underlayIP().getHostAddress() + " and "
+                    + node.podCIDR() + ", but this node is " + selfIP.getHostAddress() + " with " + selfPodCIDR;
         }
         if (node.podCIDR() == null) {
             return "it has no pod CIDR yet";

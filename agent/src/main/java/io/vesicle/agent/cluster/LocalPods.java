@@ -32,9 +32,12 @@ public final class LocalPods implements EndpointManager.Listener {
         cluster.withdrawPod(namespace(endpoint), name(endpoint));
     }
 
-    /** Pods the runtime named (CNI_ARGS K8S_POD_NAMESPACE) by their namespace; others under "-". */
+    /** Namespace of containers whose runtime gave no Kubernetes pod name (podman, say). */
+    static final String UNNAMED = "cni";
+
+    /** Pods the runtime named (CNI_ARGS K8S_POD_NAMESPACE) by their namespace; others under {@link #UNNAMED}. */
     private static String namespace(EndpointView e) {
-        return e.podNamespace() == null || e.podNamespace().isEmpty() ? "-" : e.podNamespace();
+        return e.podNamespace() == null || e.podNamespace().isEmpty() ? UNNAMED : e.podNamespace();
     }
 
     private static String name(EndpointView e) {

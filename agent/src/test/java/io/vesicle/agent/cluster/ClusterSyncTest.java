@@ -123,8 +123,9 @@ class ClusterSyncTest {
     }
 
     @Test
-    void ownPodsAreIgnored() {
+    void ownPodsAndOwnRegistrationAreIgnored() {
         sync.on(pod("own", "10.244.1.5", "n1"));
+        sync.on(node("n1", "192.168.5.1", "10.244.1.0/24"));
         assertEquals(List.of(), datapath.calls);
         assertEquals(0, sync.refused());
     }
