@@ -330,7 +330,7 @@ class EtcdClusterStateTest {
             assertEquals(node.leaseId(), fixture.get("pods/partitioned/default/db").orElseThrow().getLease());
             awaitTrue("degraded reason cleared", EVENT_TIMEOUT, () -> node.degradedReason().isEmpty());
             assertTrue(log.lines().stream().anyMatch(line -> line.contains("WARN")
-                    && line.contains("lease " + Long.toHexString(lostLease) + " expired")), "the lost lease is logged");
+                    && line.contains("lease " + Long.toHexString(lostLease) + " is gone")), "the lost lease is logged");
         }
     }
 
