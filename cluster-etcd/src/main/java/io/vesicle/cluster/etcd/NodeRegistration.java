@@ -28,12 +28,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import static io.vesicle.cluster.etcd.EtcdCalls.await;
 import static io.vesicle.cluster.etcd.EtcdCalls.bytes;
@@ -52,7 +52,7 @@ final class NodeRegistration implements AutoCloseable {
     private final EtcdSettings settings;
     private final Client client;
     private final ScheduledExecutorService thread;
-    private final long keepAliveIntervalMillis;
+    private final long ttlMillis;
     /** This node's pods by key, as the agent last published them. */
     private final Map<String, PodInfo> ownPods = new ConcurrentHashMap<>();
     /** Keys of ownPods (or withdrawn ones) whose state in etcd may differ from ownPods. */
@@ -63,18 +63,21 @@ final class NodeRegistration implements AutoCloseable {
     private volatile String leaseProblem;
     /** Why the last pod write failed, until every pod change is written. */
     private volatile String writeProblem;
-    /** Confined to thread: a keep-alive etcd has not answered yet (one at a time, not one per tick). */
+    // Confined to thread:
+    /** The keep-alive etcd has not answered yet: one at a time, not one per tick. */
     private CompletableFuture<LeaseKeepAliveResponse> pendingKeepAlive;
-    private long pendingSinceMillis;
-    /** When the first keep-alive still unanswered was sent; 0 while etcd answers. */
-    private long silentSinceMillis;
+    private long lastSentMillis;
+    /** When etcd last renewed the lease (or granted it): the lease runs out a TTL after. */
+    private long lastRenewedMillis;
+    private String lastKeepAliveError;
+    /** Between etcd saying the lease is gone and registering under a new one. */
+    private boolean leaseLost;
 
     NodeRegistration(Client client, EtcdLayout layout, EtcdSettings settings) {
         this.client = client;
         this.layout = layout;
         this.settings = settings;
-        // etcd's own clients renew at a third of the TTL: two renewals may fail before the lease does.
-        this.keepAliveIntervalMillis = settings.leaseTTL().toMillis() / 3;
+        this.ttlMillis = settings.leaseTTL().toMillis();
         this.thread = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread t = new Thread(runnable, "vesicle-etcd-lease");
             t.setDaemon(true);
@@ -98,10 +101,13 @@ final class NodeRegistration implements AutoCloseable {
         long lease = register(node);
         leaseId = lease;
         self = node;
+        onThread(() -> lastRenewedMillis = System.currentTimeMillis());
         LOG.info("joined as {} ({}) with pod CIDR {} under lease {} (TTL {} s)", node.name(),
                 node.underlayIP().getHostAddress(), podCIDR, Long.toHexString(lease), settings.leaseTTL().toSeconds());
-        thread.scheduleWithFixedDelay(this::keepAlive, keepAliveIntervalMillis, keepAliveIntervalMillis,
-                TimeUnit.MILLISECONDS);
+        // Renewals go out every TTL/3 as etcd's own clients do (two may fail before the lease does);
+        // ticks twice as often notice answers and silence without blocking on either.
+        long tick = ttlMillis / 6;
+        thread.scheduleAtFixedRate(this::keepAlive, tick, tick, TimeUnit.MILLISECONDS);
         return new NodeAssignment(podCIDR, clusterCIDR);
     }
 
@@ -201,47 +207,52 @@ final class NodeRegistration implements AutoCloseable {
 
     private void keepAlive() {
         long now = System.currentTimeMillis();
-        if (pendingKeepAlive != null && now - pendingSinceMillis > settings.leaseTTL().toMillis()) {
+        if (pendingKeepAlive != null && pendingKeepAlive.isDone()) {
+            CompletableFuture<LeaseKeepAliveResponse> answered = pendingKeepAlive;
+            pendingKeepAlive = null;
+            try {
+                answered.join();
+                lastRenewedMillis = now;
+                lastKeepAliveError = null;
+                if (leaseProblem != null) {
+                    LOG.info("lease {} renewed again", Long.toHexString(leaseId));
+                    leaseProblem = null;
+                }
+            } catch (CompletionException | CancellationException e) {
+                if (EtcdCalls.isLeaseNotFound(e.getCause())) {
+                    registerAgain();
+                    return;
+                }
+                lastKeepAliveError = EtcdCalls.describe(e.getCause() != null ? e.getCause() : e);
+            }
+        }
+        if (pendingKeepAlive != null && now - lastSentMillis > ttlMillis) {
             pendingKeepAlive.cancel(false);
             pendingKeepAlive = null;
         }
-        if (pendingKeepAlive == null) {
+        if (pendingKeepAlive == null && now - lastSentMillis >= ttlMillis / 3) {
             pendingKeepAlive = client.getLeaseClient().keepAliveOnce(leaseId);
-            pendingSinceMillis = now;
+            lastSentMillis = now;
         }
-        try {
-            pendingKeepAlive.get(keepAliveIntervalMillis, TimeUnit.MILLISECONDS);
-            pendingKeepAlive = null;
-            silentSinceMillis = 0;
-            if (leaseProblem != null) {
-                LOG.info("lease {} kept alive again", Long.toHexString(leaseId));
-                leaseProblem = null;
-            }
+        // One slow answer on a busy node is no outage; half the TTL without a renewal puts the lease at risk.
+        if (leaseLost) {
+            return;
+        }
+        if (now - lastRenewedMillis >= ttlMillis / 2) {
+            reportLeaseProblem("lease " + Long.toHexString(leaseId) + " not renewed since "
+                    + Instant.ofEpochMilli(lastRenewedMillis) + (lastKeepAliveError == null ? " (etcd does not answer)"
+                    : ": " + lastKeepAliveError));
+        } else if (leaseProblem == null) {
             writePods();
-        } catch (TimeoutException e) {
-            if (silentSinceMillis == 0) {
-                silentSinceMillis = pendingSinceMillis;
-            }
-            reportLeaseProblem("etcd has not answered the keep-alives of lease " + Long.toHexString(leaseId)
-                    + " since " + Instant.ofEpochMilli(silentSinceMillis));
-        } catch (ExecutionException e) {
-            pendingKeepAlive = null;
-            if (EtcdCalls.isLeaseNotFound(e.getCause())) {
-                registerAgain();
-            } else {
-                reportLeaseProblem("keep-alive of lease " + Long.toHexString(leaseId) + " failed: "
-                        + EtcdCalls.describe(e.getCause()));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
-    /** The lease expired (etcd did not hear from us for its TTL): same node, same CIDR, new lease. */
+    /** The lease is gone (etcd did not hear from us for its TTL): same node, same CIDR, new lease. */
     private void registerAgain() {
-        String lost = "lease " + Long.toHexString(leaseId) + " expired: etcd had no keep-alive from this node"
-                + " for its TTL of " + settings.leaseTTL().toSeconds() + " s";
+        String lost = "lease " + Long.toHexString(leaseId) + " is gone (expired: etcd heard no keep-alive from this"
+                + " node for its TTL of " + settings.leaseTTL().toSeconds() + " s; or revoked)";
         reportLeaseProblem(lost + "; registering again");
+        leaseLost = true;
         NodeInfo node = self;
         try {
             Optional<String> owner = claim(node.podCIDR(), node.name());
@@ -252,7 +263,9 @@ final class NodeRegistration implements AutoCloseable {
             }
             long lease = register(node);
             leaseId = lease;
+            lastRenewedMillis = System.currentTimeMillis();
             unwrittenPods.addAll(ownPods.keySet());
+            leaseLost = false;
             leaseProblem = null;
             LOG.info("registered {} again under lease {} with pod CIDR {}; republishing {} pods", node.name(),
                     Long.toHexString(lease), node.podCIDR(), ownPods.size());

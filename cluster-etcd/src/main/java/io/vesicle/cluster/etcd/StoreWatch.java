@@ -148,7 +148,9 @@ final class StoreWatch implements AutoCloseable {
 
     private void watchFrom(long revision) {
         long generation = ++watchGeneration;
-        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(revision).build();
+        // requireLeader: an etcd member cut off from its cluster's leader ends the watch instead of
+        // leaving it silent, so we list again (from a member that has one) rather than miss changes.
+        WatchOption option = WatchOption.builder().isPrefix(true).withRevision(revision).withRequireLeader(true).build();
         watcher = client.getWatchClient().watch(bytes(layout.root()), option, Watch.listener(
                 response -> onThread(() -> onWatchResponse(generation, response)),
                 error -> onThread(() -> onWatchBroken(generation, describe(error))),
