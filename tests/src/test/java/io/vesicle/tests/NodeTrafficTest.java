@@ -14,10 +14,12 @@ import io.vesicle.maps.IfIndex;
 import io.vesicle.maps.IpcacheEntry;
 import io.vesicle.maps.IpcacheKey;
 import io.vesicle.maps.MacAddress;
+import io.vesicle.maps.MetricsValue;
 import io.vesicle.maps.Reason;
 import io.vesicle.tests.support.DatapathObject;
 import io.vesicle.tests.support.DatapathObject.RoutingMode;
 import io.vesicle.tests.support.DatapathObject.Settings;
+import io.vesicle.tests.support.Iperf;
 import io.vesicle.tests.support.Poll;
 import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.TestNetwork;
@@ -33,6 +35,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Both routing modes with real packets, programs only (no agent): two node namespaces joined by
@@ -212,6 +216,23 @@ class NodeTrafficTest {
         assertTrue(b.count(Reason.FORWARDED, Direction.INGRESS) >= 1, "from_netdev delivered the request");
         assertTrue(b.count(Reason.FIB_FORWARDED, Direction.EGRESS) >= 1);
         assertTrue(a.count(Reason.FORWARDED, Direction.INGRESS) >= 1, "from_netdev delivered the reply");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = RoutingMode.class, names = {"OVERLAY", "NATIVE"})
+    void tcpSegmentsLargerThanTheMtuAreForwardedWhole(RoutingMode mode) throws Exception {
+        Node[] nodes = twoNodes(mode);
+        Node a = nodes[0];
+        Node b = nodes[1];
+        Reason forwarded = mode == RoutingMode.OVERLAY ? Reason.ENCAPSULATED : Reason.FIB_FORWARDED;
+
+        Iperf.Result result = Iperf.run(b.podNs, a.podNs, b.podIP, false);
+
+        assertTrue(result.bytes() > 0, "TCP crossed");
+        // GSO packets left whole by the program: the device (VXLAN, or the uplink) segments them
+        // after encapsulation or offloads that. Their average size shows they passed whole.
+        MetricsValue sent = a.datapath.maps().metrics().get(forwarded, Direction.EGRESS);
+        assertTrue(sent.bytes() / sent.packets() > UNDERLAY_MTU, () -> "average packet " + sent);
     }
 
     /** tshark on node ns's underlay device, writing what args select of the first two packets to dir/out. */
