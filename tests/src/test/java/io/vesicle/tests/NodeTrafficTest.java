@@ -161,13 +161,16 @@ class NodeTrafficTest {
         return new Node[] {a, b};
     }
 
-    /** Pings b's pod from a's pod while tshark runs with captureArgs on a's uplink; its lines. */
-    List<String> pingCaptured(Node a, Node b, String... captureArgs) throws Exception {
+    /**
+     * Pings b's pod from fromNs (a's pod, or a itself) while tshark runs with captureArgs on a's
+     * uplink; the lines tshark wrote for the request and the reply.
+     */
+    List<String> pingCaptured(Node a, Node b, String fromNs, String... captureArgs) throws Exception {
         Path capture = network.tempDir("capture");
         Process tshark = startCapture(a.ns, capture, captureArgs);
 
-        assertTrue(Shell.awaitPing(a.podNs, b.podIP, Duration.ofSeconds(10)),
-                () -> "pod a reaches pod b; counters of a: " + a.datapath.maps().metrics().totals() + ", of b: "
+        assertTrue(Shell.awaitPing(fromNs, b.podIP, Duration.ofSeconds(10)),
+                () -> fromNs + " reaches pod b; counters of a: " + a.datapath.maps().metrics().totals() + ", of b: "
                         + b.datapath.maps().metrics().totals());
         assertTrue(tshark.waitFor(30, TimeUnit.SECONDS), () -> "tshark saw the echo request and reply: "
                 + read(capture.resolve("out")) + read(capture.resolve("err")));
@@ -181,7 +184,7 @@ class NodeTrafficTest {
         Node a = nodes[0];
         Node b = nodes[1];
 
-        List<String> packets = pingCaptured(a, b, "-f", "udp port 8472", "-d", "udp.port==8472,vxlan", "-T",
+        List<String> packets = pingCaptured(a, b, a.podNs, "-f", "udp port 8472", "-d", "udp.port==8472,vxlan", "-T",
                 "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "vxlan.vni");
 
         // Outer then inner addresses (tshark lists every occurrence of a field), then the VNI.
@@ -204,8 +207,8 @@ class NodeTrafficTest {
         String macA = MacAddress.of(Netlink.link(a.handle, "eth0").orElseThrow().mac()).toString();
         String macB = MacAddress.of(Netlink.link(b.handle, "eth0").orElseThrow().mac()).toString();
 
-        List<String> packets = pingCaptured(a, b, "-f", "icmp", "-T", "fields", "-e", "eth.src", "-e", "eth.dst",
-                "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl");
+        List<String> packets = pingCaptured(a, b, a.podNs, "-f", "icmp", "-T", "fields", "-e", "eth.src", "-e",
+                "eth.dst", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl");
 
         // One routing hop on each node: the sender's from_container and the receiver's
         // from_netdev each take one off the TTL; the wire sees the sender's.
@@ -216,6 +219,37 @@ class NodeTrafficTest {
         assertTrue(b.count(Reason.FORWARDED, Direction.INGRESS) >= 1, "from_netdev delivered the request");
         assertTrue(b.count(Reason.FIB_FORWARDED, Direction.EGRESS) >= 1);
         assertTrue(a.count(Reason.FORWARDED, Direction.INGRESS) >= 1, "from_netdev delivered the reply");
+    }
+
+    @Test
+    void nodeReachesARemotePodThroughVslHostWithTheHostIdentityAsVni() throws Exception {
+        Node[] nodes = twoNodes(RoutingMode.OVERLAY);
+        Node a = nodes[0];
+        Node b = nodes[1];
+        // As the agent wires a node: a veth pair vsl_host/vsl_net, the remote pod CIDR routed
+        // via an on-link gateway with a permanent neighbour (no ARP ever leaves), from the node
+        // IP; from_host on vsl_host's egress. b forwards the reply, which is no pod's, as a node
+        // does (it goes back unencapsulated: the node IP is not behind a tunnel).
+        ip(a.ns, "link", "add", "vsl_host", "type", "veth", "peer", "name", "vsl_net");
+        ip(a.ns, "link", "set", "vsl_host", "up");
+        ip(a.ns, "link", "set", "vsl_net", "up");
+        String vslNetMac = MacAddress.of(Netlink.link(a.handle, "vsl_net").orElseThrow().mac()).toString();
+        ip(a.ns, "neigh", "replace", "169.254.0.1", "lladdr", vslNetMac, "nud", "permanent", "dev", "vsl_host");
+        ip(a.ns, "route", "add", "10.212.0.0/24", "via", "169.254.0.1", "dev", "vsl_host", "onlink", "src",
+                a.underlayIP);
+        NetNs.writeSysctl(b.handle, "ipv4/ip_forward", "1");
+        int vslHost = Netlink.link(a.handle, "vsl_host").orElseThrow().index();
+        resources.add(TcLink.attach(a.datapath.program("from_host"), a.handle, vslHost, TcDirection.EGRESS));
+
+        List<String> packets = pingCaptured(a, b, a.ns, "-f", "udp port 8472 or icmp", "-d",
+                "udp.port==8472,vxlan", "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "vxlan.vni");
+
+        assertEquals(List.of(
+                "192.168.90.1,192.168.90.1\t192.168.90.2,10.212.0.2\t" + IpcacheEntry.IDENTITY_HOST,
+                "10.212.0.2\t192.168.90.1\t"), packets);
+        assertTrue(a.count(Reason.ENCAPSULATED, Direction.EGRESS) >= 1);
+        assertTrue(b.count(Reason.DECAPSULATED, Direction.INGRESS) >= 1);
+        assertEquals(0, a.count(Reason.UNKNOWN_DESTINATION, Direction.EGRESS));
     }
 
     @ParameterizedTest
