@@ -42,12 +42,6 @@ static __always_inline int forward_to_node(struct __sk_buff *skb, struct ethhdr 
 	return fib_redirect(skb, eth, ip, direction, hop);
 }
 
-static __always_inline int to_stack(const struct __sk_buff *skb, __u8 direction)
-{
-	count(skb, REASON_TO_STACK, direction);
-	return TC_ACT_OK;
-}
-
 static __always_inline int handle_ipv4(struct __sk_buff *skb, const struct endpoint_info *src)
 {
 	struct ethhdr *eth = ctx_data(skb);

@@ -33,11 +33,9 @@ static __always_inline int fib_redirect(struct __sk_buff *skb, struct ethhdr *et
 	};
 	int ret = bpf_fib_lookup(skb, &params, sizeof(params), 0);
 
-	if (ret == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+	if (ret == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		/* The stack fragments it or answers ICMP fragmentation needed. */
-		count(skb, REASON_TO_STACK, direction);
-		return TC_ACT_OK;
-	}
+		return to_stack(skb, direction);
 	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return drop(skb, DROP_FIB_LOOKUP_FAILED, direction);
 	if (params.ifindex == skb->ifindex)

@@ -27,10 +27,8 @@ static __always_inline int route_to_endpoint(struct __sk_buff *skb, struct ethhd
 					     struct iphdr *ip, const struct endpoint_info *ep,
 					     __u8 direction)
 {
-	if (ip->ttl <= 1) {
-		count(skb, REASON_TO_STACK, direction);
-		return TC_ACT_OK;
-	}
+	if (ip->ttl <= 1)
+		return to_stack(skb, direction);
 	ipv4_decrease_ttl(ip);
 	return redirect_to_endpoint(skb, eth, ep, REASON_FORWARDED, direction);
 }
