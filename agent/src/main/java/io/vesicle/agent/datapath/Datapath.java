@@ -79,6 +79,7 @@ public final class Datapath implements AutoCloseable {
             this.remote = null;
         } else {
             Masquerade masquerade = new Masquerade(nodeNs, network);
+            // Devices are applied before the load, masquerading by the remote state (with the nodes).
             this.nodeState = List.of(devices,
                     new NodePrograms(nodeNs, network, devices, object.program(FROM_OVERLAY),
                             object.program(FROM_NETDEV), object.program(FROM_HOST)),
@@ -127,10 +128,10 @@ public final class Datapath implements AutoCloseable {
         }
     }
 
-    /** The node's programs, routes and masquerading (the devices are applied before the load). */
+    /** The node's programs and routes, then the remote state's start, which applies masquerading. */
     private void applyNodeState() {
         for (NodeRealizer part : nodeState) {
-            if (!(part instanceof NodeDevices)) {
+            if (part instanceof NodePrograms || part instanceof ClusterRoutes) {
                 part.apply();
             }
         }
