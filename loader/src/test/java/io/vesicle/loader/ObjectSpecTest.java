@@ -56,8 +56,10 @@ class ObjectSpecTest {
             MapSpec rodata = spec.map("bpf_lxc.rodata");
             assertEquals(BPF_MAP_TYPE_ARRAY, rodata.type());
             assertFalse(rodata.pinByName());
-            assertEquals(4, spec.maps().size());
-            assertEquals(List.of(new ProgramSpec("from_container", "tc", BPF_PROG_TYPE_SCHED_CLS)), spec.programs());
+            assertEquals(5, spec.maps().size());
+            assertEquals(List.of("from_container", "from_overlay", "from_netdev", "from_host"),
+                    spec.programs().stream().map(ProgramSpec::name).toList());
+            assertEquals(new ProgramSpec("from_container", "tc", BPF_PROG_TYPE_SCHED_CLS), spec.program("from_container"));
         }
     }
 
@@ -71,7 +73,7 @@ class ObjectSpecTest {
             assertEquals(BPF_MAP_TYPE_HASH, endpoints.type());
             assertTrue(endpoints.id() > 0);
             assertEquals(BPF_MAP_TYPE_PERCPU_HASH, first.map("vsl_metrics").type());
-            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "bpf_lxc.rodata"),
+            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache", "bpf_lxc.rodata"),
                     first.maps().stream().map(BpfMap::name).collect(Collectors.toSet()));
             Program program = first.program("from_container");
             assertEquals(BPF_PROG_TYPE_SCHED_CLS, program.type());
@@ -89,7 +91,7 @@ class ObjectSpecTest {
         int endpointsId;
         try (BpfObject first = load(pinDir)) {
             endpointsId = first.map("vsl_endpoints").id();
-            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics"), list(pinDir));
+            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache"), list(pinDir));
             first.map("vsl_lxc").put(key, value);
         }
         // Closing the object leaves pinned maps pinned, with their contents.
@@ -236,7 +238,7 @@ class ObjectSpecTest {
         try {
             Files.write(file, bpfLxc());
             try (ObjectSpec spec = ObjectSpec.open(file)) {
-                assertEquals(4, spec.maps().size());
+                assertEquals(5, spec.maps().size());
             }
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -405,7 +407,7 @@ class ObjectSpecTest {
         assertThrows(IllegalStateException.class, spec::load);
         assertThrows(IllegalStateException.class, () -> spec.btfStruct("endpoint_info"));
         // What the spec describes stays readable.
-        assertEquals(4, spec.maps().size());
+        assertEquals(5, spec.maps().size());
     }
 
     @Test
