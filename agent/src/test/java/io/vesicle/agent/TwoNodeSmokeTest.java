@@ -12,7 +12,14 @@ import io.vesicle.agent.datapath.NodeNetwork;
 import io.vesicle.agent.datapath.Realizer;
 import io.vesicle.agent.datapath.RoutingMode;
 import io.vesicle.cluster.Cidr;
+import io.vesicle.agent.datapath.RemoteState.RemoteNode;
+import io.vesicle.agent.datapath.RemoteState.RemotePod;
+import io.vesicle.agent.datapath.Uplink;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.Inet4Address;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -39,61 +46,125 @@ class TwoNodeSmokeTest {
         ns.close();
     }
 
-    record Node(String name, String netns, Inet4Address ip, Cidr podCIDR, Datapath datapath) {
-    }
+    /** A node namespace with its datapath and its one pod, at .5 of its pod CIDR. */
+    static final class Node {
+        final String name;
+        final String netns;
+        final Inet4Address ip;
+        final Cidr podCIDR;
+        final DatapathConfig config;
+        Datapath datapath;
+        EndpointWiring pod;
 
-    /** Node index: underlay address 10.99.0.index, pods 10.244.index.0/24, uplink up0. */
-    Node start(String name, String netns, int index, RoutingMode mode) {
-        Inet4Address ip = Cidr.parseAddress("10.99.0." + index);
-        Cidr podCIDR = Cidr.parse("10.244." + index + ".0/24");
-        run("ip", "-n", netns, "addr", "add", ip.getHostAddress() + "/24", "dev", "up0");
-        run("ip", "-n", netns, "link", "set", "up0", "up");
-        var uplink = Datapath.findUplink(TestNamespaces.path(netns), "up0");
-        NodeNetwork network = new NodeNetwork(mode, uplink, ip, podCIDR, List.of(CLUSTER), true);
-        Datapath datapath = Datapath.open(TestNamespaces.path(netns),
-                new DatapathConfig(ns.pinRoot(), podCIDR.address(1), network));
-        datapaths.add(datapath);
-        return new Node(name, netns, ip, podCIDR, datapath);
-    }
-
-    /** A pod at .5 of the node's CIDR, wired through the datapath's realizers. */
-    Inet4Address pod(Node node, int podMtu) {
-        String podNetns = ns.namespace(node.name() + "p");
-        Inet4Address ip = node.podCIDR().address(5);
-        EndpointWiring wiring = new EndpointWiring(1, "lxc" + node.name(), TestNamespaces.path(podNetns), "eth0", ip,
-                node.podCIDR().address(1), podMtu, null, 5);
-        for (Realizer realizer : node.datapath().realizers()) {
-            wiring = realizer.apply(wiring);
+        Node(String name, String netns, int index, RoutingMode mode) {
+            this.name = name;
+            this.netns = netns;
+            this.ip = Cidr.parseAddress("10.99.0." + index);
+            this.podCIDR = Cidr.parse("10.244." + index + ".0/24");
+            run("ip", "-n", netns, "addr", "add", ip.getHostAddress() + "/24", "dev", "up0");
+            run("ip", "-n", netns, "link", "set", "up0", "up");
+            Uplink uplink = Datapath.findUplink(TestNamespaces.path(netns), "up0");
+            NodeNetwork network = new NodeNetwork(mode, uplink, ip, podCIDR, List.of(CLUSTER), true);
+            this.config = new DatapathConfig(null, podCIDR.address(1), network);
         }
-        return ip;
+
+        Inet4Address podIP() {
+            return pod.address();
+        }
+
+        String podNetns() {
+            return netns + "p";
+        }
+    }
+
+    /** n1 and n2 joined by a veth underlay, each with a pod and the other in its remote state. */
+    Node[] twoNodes(RoutingMode mode) {
+        String n1Netns = ns.namespace("n1");
+        String n2Netns = ns.namespace("n2");
+        run("ip", "-n", n1Netns, "link", "add", "up0", "type", "veth", "peer", "name", "up0", "netns", n2Netns);
+        Node[] nodes = {new Node("n1", n1Netns, 1, mode), new Node("n2", n2Netns, 2, mode)};
+        int podMtu = nodes[0].config.node().podMtu();
+        for (Node node : nodes) {
+            ns.namespace(node.name + "p");
+            node.pod = new EndpointWiring(1, "lxc" + node.name, TestNamespaces.path(node.podNetns()), "eth0",
+                    node.podCIDR.address(5), node.podCIDR.address(1), podMtu, null, 5);
+            open(node, ns.pinRoot());
+        }
+        return nodes;
+    }
+
+    /** Opens (or reopens, as an agent's restart does) the node's datapath and (re)wires its pod. */
+    void open(Node node, java.nio.file.Path pinRoot) {
+        DatapathConfig config = new DatapathConfig(pinRoot, node.config.gateway(), node.config.node());
+        Datapath previous = node.datapath;
+        node.datapath = Datapath.open(TestNamespaces.path(node.netns), config);
+        datapaths.add(node.datapath);
+        for (Realizer realizer : node.datapath.realizers()) {
+            node.pod = realizer.apply(node.pod);
+        }
+        if (previous != null) {
+            previous.close();
+            datapaths.remove(previous);
+        }
+    }
+
+    void introduce(Node[] nodes) {
+        for (Node[] pair : new Node[][] {{nodes[0], nodes[1]}, {nodes[1], nodes[0]}}) {
+            pair[0].datapath.remote().reconcile(List.of(new RemoteNode(pair[1].name, pair[1].ip, pair[1].podCIDR)),
+                    List.of(new RemotePod(pair[1].podIP(), pair[1].ip, 5)));
+        }
     }
 
     @ParameterizedTest
     @EnumSource(RoutingMode.class)
     void podsAndNodesReachRemotePods(RoutingMode mode) {
-        String n1Netns = ns.namespace("n1");
-        String n2Netns = ns.namespace("n2");
-        run("ip", "-n", n1Netns, "link", "add", "up0", "type", "veth", "peer", "name", "up0", "netns", n2Netns);
-        Node n1 = start("n1", n1Netns, 1, mode);
-        Node n2 = start("n2", n2Netns, 2, mode);
-        int podMtu = mode == RoutingMode.OVERLAY ? 1450 : 1500;
-        Inet4Address pod1 = pod(n1, podMtu);
-        Inet4Address pod2 = pod(n2, podMtu);
-        String pod1Netns = ns.prefix + "-n1p";
-        assertFalse(ping(pod1Netns, pod2.getHostAddress()), mode + ": no remote state, no way to the remote pod");
+        Node[] nodes = twoNodes(mode);
+        Node n1 = nodes[0];
+        Node n2 = nodes[1];
+        assertFalse(ping(n1.podNetns(), n2.podIP().getHostAddress()), mode + ": no remote state, no way there");
 
-        for (Node[] pair : new Node[][] {{n1, n2}, {n2, n1}}) {
-            pair[0].datapath().remote().upsertNode(pair[1].name(), pair[1].ip(), pair[1].podCIDR());
-        }
-        n1.datapath().remote().upsertPod(pod2, n2.ip(), 5);
-        n2.datapath().remote().upsertPod(pod1, n1.ip(), 5);
+        introduce(nodes);
 
-        assertTrue(ping(pod1Netns, pod2.getHostAddress()), mode + ": pod to remote pod");
-        assertTrue(ping(n1.netns(), pod2.getHostAddress()), mode + ": node to remote pod through vsl_host");
-        assertTrue(ping(pod1Netns, n2.ip().getHostAddress()), mode + ": pod to the remote node's address");
+        assertTrue(ping(n1.podNetns(), n2.podIP().getHostAddress()), mode + ": pod to remote pod");
+        assertTrue(ping(n1.netns, n2.podIP().getHostAddress()), mode + ": node to remote pod through vsl_host");
+        assertTrue(ping(n1.podNetns(), n2.ip.getHostAddress()), mode + ": pod to the remote node's address");
         if (mode == RoutingMode.OVERLAY) {
-            String vxlan = run("ip", "-n", n1.netns(), "-s", "-j", "link", "show", "vsl_vxlan");
+            String vxlan = run("ip", "-n", n1.netns, "-s", "-j", "link", "show", "vsl_vxlan");
             assertTrue(vxlan.matches("(?s).*\"tx\":\\{\"bytes\":[1-9].*"), "traffic went through vsl_vxlan: " + vxlan);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RoutingMode.class)
+    void restartingBothNodesLosesNoPacket(RoutingMode mode) throws Exception {
+        Node[] nodes = twoNodes(mode);
+        introduce(nodes);
+        java.nio.file.Path[] pinRoots = {ns.pinRoot(), ns.pinRoot()};
+        // Pinned maps from here on, as an agent has them.
+        for (int i = 0; i < nodes.length; i++) {
+            open(nodes[i], pinRoots[i]);
+        }
+        introduce(nodes);
+        Process ping = new ProcessBuilder(TestNamespaces.in(nodes[0].podNetns(), "ping", "-c", "1000", "-i", "0.01",
+                "-W", "1", nodes[1].podIP().getHostAddress())).redirectErrorStream(true).start();
+        try (BufferedReader output = new BufferedReader(new InputStreamReader(ping.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            StringBuilder seen = new StringBuilder();
+            String line;
+            while ((line = output.readLine()) != null && !line.contains("bytes from")) {
+                seen.append(line).append('\n');
+            }
+            assertTrue(line != null, "no first reply: " + seen);
+            for (int i = 0; i < nodes.length; i++) {
+                open(nodes[i], pinRoots[i]);
+                introduce(nodes);
+            }
+            assertTrue(ping.isAlive(), "the restarts must happen while the ping runs");
+            String rest = new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ping.waitFor(60, TimeUnit.SECONDS));
+            assertTrue(rest.contains(" 0% packet loss"), mode + ": packets lost while both nodes restarted: " + rest);
+        } finally {
+            ping.destroyForcibly();
         }
     }
 }
