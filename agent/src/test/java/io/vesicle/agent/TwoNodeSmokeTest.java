@@ -128,6 +128,9 @@ class TwoNodeSmokeTest {
         assertTrue(ping(n1.podNetns(), n2.podIP().getHostAddress()), mode + ": pod to remote pod");
         assertTrue(ping(n1.netns, n2.podIP().getHostAddress()), mode + ": node to remote pod through vsl_host");
         assertTrue(ping(n1.podNetns(), n2.ip.getHostAddress()), mode + ": pod to the remote node's address");
+        String nft = run(TestNamespaces.in(n1.netns, "nft", "list", "table", "ip", "vesicle").toArray(String[]::new));
+        assertTrue(nft.contains("counter packets 0 "), mode + ": traffic within the cluster is never masqueraded: "
+                + nft);
         if (mode == RoutingMode.OVERLAY) {
             String vxlan = run("ip", "-n", n1.netns, "-s", "-j", "link", "show", "vsl_vxlan");
             assertTrue(vxlan.matches("(?s).*\"tx\":\\{\"bytes\":[1-9].*"), "traffic went through vsl_vxlan: " + vxlan);
