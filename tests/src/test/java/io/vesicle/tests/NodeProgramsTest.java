@@ -54,7 +54,7 @@ import org.junit.jupiter.api.Timeout;
  * Each is a remote node's pod CIDR in the ipcache. What a test run cannot show: the tunnel key
  * set for encapsulation (the metadata is dropped with the test's skb and there is no helper to
  * read a key one set), and from_overlay's delivery, which needs a packet that came out of a
- * VXLAN device: OverlayTrafficTest covers both with real traffic.
+ * VXLAN device: NodeTrafficTest covers both with real traffic.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class NodeProgramsTest {
