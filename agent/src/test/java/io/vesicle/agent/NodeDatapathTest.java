@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vesicle.agent.core.AgentException;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
+import io.vesicle.agent.datapath.EndpointWiring;
+import io.vesicle.agent.datapath.Realizer;
 import io.vesicle.agent.datapath.NodeNetwork;
 import io.vesicle.agent.datapath.RemoteState;
 import io.vesicle.agent.datapath.RemoteState.IpcacheRow;
@@ -133,7 +135,8 @@ class NodeDatapathTest {
         String route = inNode("ip", "route", "show", "10.244.0.0/16");
         assertTrue(route.contains("dev vsl_host proto 245 scope link src 10.99.0.1"), route);
         String nft = inNode("nft", "list", "ruleset");
-        assertTrue(nft.contains("ip saddr 10.244.1.0/24 ip daddr != @no_masquerade oifname \"up0\" masquerade"), nft);
+        assertTrue(nft.matches("(?s).*ip saddr 10.244.1.0/24 ip daddr != @no_masquerade oifname \"up0\" counter packets 0"
+                + " bytes 0 masquerade.*"), nft);
         assertTrue(nft.contains("10.99.0.1") && nft.contains("10.244.0.0/16"), nft);
         assertEquals("1", inNode("cat", "/proc/sys/net/ipv4/ip_forward").strip());
         assertEquals("2", inNode("cat", "/proc/sys/net/ipv4/conf/vsl_vxlan/rp_filter").strip());
@@ -141,6 +144,25 @@ class NodeDatapathTest {
         assertEquals(List.of(), datapath.verifyNode());
         assertTrue(datapath.unavailableReason().isEmpty(), datapath.unavailableReason().toString());
         assertEquals(java.util.Optional.of(RoutingMode.OVERLAY), datapath.routingMode());
+    }
+
+    @Test
+    void podsReachTheOutsideOnlyMasqueraded() {
+        open(RoutingMode.OVERLAY, true);
+        String pod = ns.namespace("pod");
+        EndpointWiring wiring = new EndpointWiring(1, "lxcpod", TestNamespaces.path(pod), "eth0",
+                POD_CIDR.address(5), POD_CIDR.address(1), 1450, null, 5);
+        for (Realizer realizer : datapath.realizers()) {
+            wiring = realizer.apply(wiring);
+        }
+
+        // The underlay host has no route to the pods: only the node's address gets a reply.
+        assertTrue(TestNamespaces.ping(pod, "10.99.0.2"), "pod to the outside, masqueraded");
+        assertTrue(inNode("nft", "list", "table", "ip", "vesicle").matches("(?s).*counter packets [1-9].*"));
+
+        open(RoutingMode.OVERLAY, false);
+        assertFalse(TestNamespaces.ping(pod, "10.99.0.2"), "without masquerading the reply has no way back");
+        assertFalse(inNode("nft", "list", "tables").contains("vesicle"));
     }
 
     @Test

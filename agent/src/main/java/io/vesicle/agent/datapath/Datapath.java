@@ -56,6 +56,9 @@ public final class Datapath implements AutoCloseable {
     /** The node's own state towards the cluster, in the order it applies; empty for a single node. */
     private final List<NodeRealizer> nodeState;
     private final NodeNetwork network;
+    /** The parts applied after the load; null for a single node. */
+    private final NodePrograms nodePrograms;
+    private final ClusterRoutes clusterRoutes;
     private final RemoteNodeState remote;
 
     private Datapath(NetNs nodeNs, BpfObject object, Path pinRoot, boolean ownsNodeNs, NodeNetwork network,
@@ -76,13 +79,15 @@ public final class Datapath implements AutoCloseable {
         this.realizers = List.copyOf(all);
         if (network == null) {
             this.nodeState = List.of();
+            this.nodePrograms = null;
+            this.clusterRoutes = null;
             this.remote = null;
         } else {
+            this.nodePrograms = new NodePrograms(nodeNs, network, devices, object.program(FROM_OVERLAY),
+                    object.program(FROM_NETDEV), object.program(FROM_HOST));
+            this.clusterRoutes = new ClusterRoutes(nodeNs, network, devices.hostIfindex());
             Masquerade masquerade = new Masquerade(nodeNs, network);
-            this.nodeState = List.of(devices,
-                    new NodePrograms(nodeNs, network, devices, object.program(FROM_OVERLAY),
-                            object.program(FROM_NETDEV), object.program(FROM_HOST)),
-                    new ClusterRoutes(nodeNs, network, devices.hostIfindex()), masquerade);
+            this.nodeState = List.of(devices, nodePrograms, clusterRoutes, masquerade);
             this.remote = new RemoteNodeState(nodeNs, network, maps.ipcache(), masquerade);
         }
     }
@@ -127,16 +132,17 @@ public final class Datapath implements AutoCloseable {
         }
     }
 
-    /** The node's programs, routes and masquerading (the devices are applied before the load). */
+    /**
+     * After the load (the devices came before it): the node's programs and routes, then the remote
+     * state's start, which applies masquerading with the nodes the pinned ipcache knows.
+     */
     private void applyNodeState() {
-        for (NodeRealizer part : nodeState) {
-            if (!(part instanceof NodeDevices)) {
-                part.apply();
-            }
+        if (network == null) {
+            return;
         }
-        if (remote != null) {
-            remote.start();
-        }
+        nodePrograms.apply();
+        clusterRoutes.apply();
+        remote.start();
     }
 
     /**

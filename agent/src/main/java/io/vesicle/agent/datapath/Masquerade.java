@@ -67,9 +67,10 @@ final class Masquerade implements NodeRealizer {
                 nodeIPs.stream().sorted(BY_VALUE).map(Inet4Address::getHostAddress)).toList();
     }
 
-    private String rule() {
+    /** The rule up to its counter, which nft lists with its values ("counter packets 3 bytes 252"). */
+    private String match() {
         return "ip saddr " + network.podCIDR() + " ip daddr != @no_masquerade oifname \""
-                + network.uplink().name() + "\" masquerade";
+                + network.uplink().name() + "\" counter";
     }
 
     private String table() {
@@ -81,7 +82,7 @@ final class Masquerade implements NodeRealizer {
                 + "\t}\n\n"
                 + "\tchain postrouting {\n"
                 + "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-                + "\t\t" + rule() + "\n"
+                + "\t\t" + match() + " masquerade\n"
                 + "\t}\n"
                 + "}\n";
     }
@@ -103,8 +104,8 @@ final class Masquerade implements NodeRealizer {
             diffs.add("the nftables table ip " + TABLE + " is missing");
         } else {
             List<String> lines = listed.lines().map(String::strip).toList();
-            if (!lines.contains(rule())) {
-                diffs.add("the nftables table ip " + TABLE + " lacks the rule '" + rule() + "'");
+            if (lines.stream().noneMatch(l -> l.startsWith(match()) && l.endsWith(" masquerade"))) {
+                diffs.add("the nftables table ip " + TABLE + " lacks the rule '" + match() + " masquerade'");
             }
             String joined = String.join(" ", lines);
             int start = joined.indexOf("elements = {");

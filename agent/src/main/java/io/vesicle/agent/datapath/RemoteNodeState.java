@@ -41,6 +41,13 @@ final class RemoteNodeState implements RemoteState {
     private final OwnedRoutes uplinkRoutes;
     private final Masquerade masquerade;
     private final Map<String, RemoteNode> nodes = new HashMap<>();
+    /**
+     * Node addresses the pinned ipcache held at start, exempt from masquerading until the first
+     * reconcile says which nodes there are (their names are not in the map).
+     */
+    private final Set<Inet4Address> nodesAtStart = new HashSet<>();
+    /** What masquerading exempts now, to apply the table only when it changes. */
+    private Set<Inet4Address> exempt;
 
     RemoteNodeState(NetNs nodeNs, NodeNetwork network, TypedMap<IpcacheKey, IpcacheEntry> ipcache,
                     Masquerade masquerade) {
@@ -59,6 +66,11 @@ final class RemoteNodeState implements RemoteState {
         if (nodeRoutes == null && uplinkRoutes.sync(List.of()) > 0) {
             LOG.info("removed the native routes of an earlier run: the node is in overlay mode");
         }
+        ipcache.entries().forEach((k, v) -> {
+            if (v.identity() == IpcacheEntry.IDENTITY_REMOTE_NODE && k.prefixLength() == 32) {
+                nodesAtStart.add(k.network());
+            }
+        });
         updateMasquerade();
     }
 
@@ -109,6 +121,7 @@ final class RemoteNodeState implements RemoteState {
             }
         }
         ipcache.remove(IpcacheKey.host(node.underlayIP()));
+        nodesAtStart.remove(node.underlayIP());
         LOG.info("node {} removed ({} behind {}, {} entries)", name, node.podCIDR(),
                 node.underlayIP().getHostAddress(), pods);
         updateMasquerade();
@@ -165,6 +178,7 @@ final class RemoteNodeState implements RemoteState {
                 : byName.values().stream().map(this::routeTo).toList());
         nodes.clear();
         nodes.putAll(byName);
+        nodesAtStart.clear();
         LOG.info("reconciled {} nodes and {} pods: {} ipcache entries written, {} stale removed, {} stale routes"
                 + " removed", byName.size(), wantedPods.size(), put, removed, routesRemoved);
         updateMasquerade();
@@ -202,16 +216,12 @@ final class RemoteNodeState implements RemoteState {
     }
 
     private void updateMasquerade() {
-        if (masquerade == null) {
-            return;
+        Set<Inet4Address> nodeIPs = new HashSet<>(nodesAtStart);
+        nodes.values().forEach(n -> nodeIPs.add(n.underlayIP()));
+        if (!nodeIPs.equals(exempt)) {
+            masquerade.apply(nodeIPs);
+            exempt = nodeIPs;
         }
-        Set<Inet4Address> nodeIPs = new HashSet<>();
-        ipcache.entries().forEach((k, v) -> {
-            if (v.identity() == IpcacheEntry.IDENTITY_REMOTE_NODE && k.prefixLength() == 32) {
-                nodeIPs.add(k.network());
-            }
-        });
-        masquerade.apply(nodeIPs);
     }
 
     /** A remote node must not claim this node's address or pods, and its pods must be the cluster's. */
