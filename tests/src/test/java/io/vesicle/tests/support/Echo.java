@@ -28,7 +28,7 @@ import java.util.Map;
  *
  * <pre>
  *   Echo serve PORT
- *   Echo probe tcp|udp MILLIS_PER_TARGET HOST:PORT...   → "OK HOST:PORT SEEN" or "FAIL HOST:PORT WHY"
+ *   Echo probe MILLIS_PER_TARGET tcp|udp:HOST:PORT...   → "OK tcp|udp:HOST:PORT SEEN" or "FAIL ... WHY"
  * </pre>
  */
 public final class Echo {
@@ -40,13 +40,13 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length >= 2 && args[0].equals("serve")) {
             serve(Integer.parseInt(args[1]));
-        } else if (args.length >= 4 && args[0].equals("probe")) {
-            long millis = Long.parseLong(args[2]);
-            for (int i = 3; i < args.length; i++) {
-                System.out.println(probe(args[1], args[i], millis));
+        } else if (args.length >= 3 && args[0].equals("probe")) {
+            long millis = Long.parseLong(args[1]);
+            for (int i = 2; i < args.length; i++) {
+                System.out.println(probe(args[i], millis));
             }
         } else {
-            System.err.println("usage: Echo serve PORT | Echo probe tcp|udp MILLIS HOST:PORT...");
+            System.err.println("usage: Echo serve PORT | Echo probe MILLIS tcp|udp:HOST:PORT...");
             System.exit(2);
         }
     }
@@ -90,10 +90,10 @@ public final class Echo {
         }
     }
 
-    private static String probe(String protocol, String target, long millis) {
-        int colon = target.lastIndexOf(':');
-        InetSocketAddress address = new InetSocketAddress(target.substring(0, colon),
-                Integer.parseInt(target.substring(colon + 1)));
+    private static String probe(String target, long millis) {
+        String[] f = target.split(":");
+        String protocol = f[0];
+        InetSocketAddress address = new InetSocketAddress(f[1], Integer.parseInt(f[2]));
         long deadline = System.nanoTime() + millis * 1_000_000;
         String why = "no attempt";
         do {
@@ -177,28 +177,40 @@ public final class Echo {
     }
 
     /**
-     * Probes each target IP (its echo server on PORT) from netns over protocol ("tcp" or "udp"),
-     * each for at most perTarget; returns target IP → the source address the server saw, or
-     * "FAIL ..." with the reason.
+     * Probes each target IP (its echo server on PORT) from netns over each protocol ("tcp",
+     * "udp"), each for at most perTarget, all from one JVM; returns "PROTOCOL IP" → the source
+     * address the server saw, or "FAIL ..." with the reason.
      */
-    public static Map<String, String> probe(String netns, String protocol, List<String> targets,
+    public static Map<String, String> probe(String netns, List<String> protocols, List<String> targets,
                                             Duration perTarget) {
-        List<String> args = new ArrayList<>(List.of("probe", protocol, String.valueOf(perTarget.toMillis())));
-        targets.forEach(t -> args.add(t + ":" + PORT));
-        long limit = 30 + perTarget.toSeconds() * targets.size();
+        List<String> args = new ArrayList<>(List.of("probe", String.valueOf(perTarget.toMillis())));
+        Map<String, String> seen = new LinkedHashMap<>();
+        for (String protocol : protocols) {
+            for (String target : targets) {
+                args.add(protocol + ":" + target + ":" + PORT);
+                seen.put(protocol + " " + target, "FAIL no line from the prober");
+            }
+        }
+        long limit = 30 + perTarget.toSeconds() * seen.size();
         Shell.Result r = Shell.run((int) limit, Shell.inNetns(netns, command(args.toArray(String[]::new))
                 .toArray(String[]::new)));
-        Map<String, String> seen = new LinkedHashMap<>();
-        targets.forEach(t -> seen.put(t, "FAIL no line from the prober (exit " + r.exitCode() + ": " + r.stderr()
-                + ")"));
         for (String line : r.stdout().split("\n")) {
             String[] f = line.split(" ", 3);
             if (f.length == 3) {
-                String ip = f[1].substring(0, f[1].lastIndexOf(':'));
-                seen.put(ip, f[0].equals("OK") ? f[2] : "FAIL " + f[2]);
+                String[] target = f[1].split(":");
+                seen.put(target[0] + " " + target[1], f[0].equals("OK") ? f[2] : "FAIL " + f[2]);
             }
         }
+        if (!r.ok()) {
+            seen.replaceAll((k, v) -> failed(v) ? v + " (prober exited " + r.exitCode() + ": " + r.stderr().strip()
+                    + ")" : v);
+        }
         return seen;
+    }
+
+    /** One target over one protocol: the source address the server saw, or "FAIL ...". */
+    public static String probe(String netns, String protocol, String target, Duration within) {
+        return probe(netns, List.of(protocol), List.of(target), within).get(protocol + " " + target);
     }
 
     /** Whether an answer from probe is a failure. */

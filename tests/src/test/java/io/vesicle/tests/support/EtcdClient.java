@@ -149,6 +149,18 @@ public final class EtcdClient {
             }
         }
 
+        /** The next event that is wanted (others are dropped); fails when none comes within the bound. */
+        public Event await(java.util.function.Predicate<Event> wanted, java.time.Duration within) {
+            long deadline = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < deadline) {
+                Event e = next(100);
+                if (e != null && wanted.test(e)) {
+                    return e;
+                }
+            }
+            throw new AssertionError("no such event in the store within " + within);
+        }
+
         private void read() {
             try (InputStream in = Channels.newInputStream(channel)) {
                 boolean chunked = readHeaders(in).contains("transfer-encoding: chunked");

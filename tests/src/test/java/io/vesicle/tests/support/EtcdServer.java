@@ -55,7 +55,8 @@ public final class EtcdServer implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("etcd already running, pid " + process.pid());
         }
-        List<String> command = Shell.inNetns(netns, "etcd", "--name", "vt", "--data-dir", dir.resolve("data").toString(),
+        List<String> command = Shell.inNetns(netns, "etcd", "--name", "vt",
+                "--data-dir", dir.resolve("data").toString(),
                 "--listen-client-urls", endpoint() + ",unix://etcd:" + CLIENT_PORT,
                 "--advertise-client-urls", endpoint(),
                 // Peers on the namespace's loopback: a single member talks to nobody.

@@ -1,0 +1,124 @@
+package io.vesicle.tests.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vesicle.cluster.Cidr;
+import io.vesicle.maps.DatapathMaps;
+import io.vesicle.tests.support.CniRuntime;
+import io.vesicle.tests.support.KernelView;
+import io.vesicle.tests.support.Poll;
+import io.vesicle.tests.support.Shell;
+import io.vesicle.tests.support.Topology;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Entries in etcd that no agent may act on: malformed JSON, a node whose pod CIDR overlaps this
+ * node's, a node record claiming this node's name, a pod whose address lies in this node's pod
+ * CIDR. Each is refused with a log line naming its key, and no node's maps or routes change
+ * because of it. Then a legitimate change (a pod wired) still reaches the other node: the watch
+ * went past the bad entries, so their absence from the maps is a verdict, not a delay.
+ */
+@Timeout(240)
+class ClusterBadInputIT {
+    private static final Duration WITHIN = Duration.ofSeconds(30);
+
+    @Test
+    void badStoreEntriesAreRefusedNamingTheKeyAndChangeNoMap() {
+        try (Topology topology = Topology.start(Topology.Options.of(Topology.Mode.OVERLAY, 2))) {
+            topology.addPods(1);
+            topology.awaitConverged(WITHIN);
+            Topology.Node one = topology.node(1);
+            Topology.Node two = topology.node(2);
+            Map<String, String> before = views(topology, null);
+
+            String nodes = Topology.ETCD_PREFIX + "/nodes/";
+            String twosPods = Topology.ETCD_PREFIX + "/pods/" + two.name() + "/default/";
+            // key -> value, and which nodes must say they refused it (every node must leave its maps alone).
+            Map<String, String> bad = new LinkedHashMap<>();
+            Map<String, List<Topology.Node>> refusing = new LinkedHashMap<>();
+            bad.put(nodes + "vt-malformed", "{\"name\": \"vt-malformed\", \"underlayIP\": ");
+            refusing.put(nodes + "vt-malformed", List.of(one, two));
+            // The whole cluster CIDR: overlaps every node's pod CIDR.
+            bad.put(nodes + "vt-overlapping", node("vt-overlapping", "10.77.0.99", Topology.CLUSTER_CIDR));
+            refusing.put(nodes + "vt-overlapping", List.of(one, two));
+            bad.put(nodes + "vt-impostor", node(one.name(), "10.77.0.98", "10.244.250.0/24"));
+            refusing.put(nodes + "vt-impostor", List.of(one));
+            bad.put(twosPods + "vt-malformed", "][");
+            refusing.put(twosPods + "vt-malformed", List.of(one));
+            String squatted = Cidr.parse(one.podCIDR()).address(200).getHostAddress();
+            bad.put(twosPods + "vt-squatter", pod("vt-squatter", squatted, two.name()));
+            refusing.put(twosPods + "vt-squatter", List.of(one));
+            bad.forEach((key, value) -> topology.store().put(key, value));
+
+            refusing.forEach((key, refusers) -> {
+                for (Topology.Node node : refusers) {
+                    Poll.until(node + " logging its refusal of " + key, WITHIN, () -> log(node).contains(key));
+                }
+            });
+            // The barrier: a pod wired after the bad entries reaches the other node.
+            Topology.Pod barrier = one.addPod("n1barrier");
+            topology.awaitConverged(WITHIN);
+            assertEquals(before, views(topology, barrier.ip()), "maps or routes changed by bad store entries");
+            bad.keySet().forEach(key -> topology.store().delete(key));
+        }
+    }
+
+    /**
+     * Each node's ipcache, endpoint maps and IPv4 routes as the kernel shows them, one line each,
+     * leaving out lines that mention the address left out (null: none).
+     */
+    private static Map<String, String> views(Topology topology, String leftOut) {
+        Pattern mention = leftOut == null ? null
+                : Pattern.compile("(?<![\\d.])" + Pattern.quote(leftOut) + "(?![\\d])");
+        Map<String, String> views = new LinkedHashMap<>();
+        for (Topology.Node node : topology.nodes()) {
+            List<String> lines = new ArrayList<>();
+            node.ipcache().forEach((prefix, entry) -> lines.add("ipcache " + prefix + " " + entry));
+            KernelView.endpointEntries(node.netns(), node.agent().pinRoot().resolve(DatapathMaps.ENDPOINTS), false)
+                    .forEach(e -> lines.add("endpoint " + e));
+            for (String route : Shell.check("ip", "-n", node.netns(), "-4", "route", "show", "table", "all")
+                    .split("\n")) {
+                lines.add("route " + route.strip());
+            }
+            views.put(node.name(), String.join("\n", lines.stream()
+                    .filter(l -> mention == null || !mention.matcher(l).find()).toList()));
+        }
+        return views;
+    }
+
+    private static String log(Topology.Node node) {
+        try {
+            return Files.readString(node.agent().log());
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String node(String name, String underlayIP, String podCIDR) {
+        ObjectNode json = CniRuntime.JSON.createObjectNode();
+        json.put("name", name);
+        json.put("underlayIP", underlayIP);
+        json.put("podCIDR", podCIDR);
+        return json.toString();
+    }
+
+    private static String pod(String name, String ip, String nodeName) {
+        ObjectNode json = CniRuntime.JSON.createObjectNode();
+        json.put("namespace", "default");
+        json.put("name", name);
+        json.put("ip", ip);
+        json.put("nodeName", nodeName);
+        json.putObject("labels");
+        return json.toString();
+    }
+}
