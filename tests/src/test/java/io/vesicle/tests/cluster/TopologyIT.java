@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vesicle.tests.support.Capture;
+import io.vesicle.tests.support.Echo;
 import io.vesicle.tests.support.EtcdClient;
 import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.Topology;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,6 +50,21 @@ class TopologyIT {
             Shell.Result route = Shell.run(10, List.of("ip", "-n", topology.externalNetns(), "route", "get",
                     "10.244.1.2"));
             assertFalse(route.ok(), "the external host has a route to a pod: " + route.stdout());
+
+            // The witnesses: the echo reports the caller's address, the capture on the node's bridge port sees it.
+            Echo.serve(topology.network(), topology.externalNetns());
+            Topology.Node first = topology.node(1);
+            Capture capture = Capture.start(topology.network(), topology.underlayNetns(), "n1",
+                    "host " + Topology.EXTERNAL_ADDRESS);
+            Map<String, String> seen = Echo.probe(first.netns(), List.of("tcp", "udp"),
+                    List.of(Topology.EXTERNAL_ADDRESS), Duration.ofSeconds(5));
+            List<Capture.Frame> frames = capture.stop();
+            assertEquals(Map.of("tcp " + Topology.EXTERNAL_ADDRESS, first.underlayAddress(),
+                    "udp " + Topology.EXTERNAL_ADDRESS, first.underlayAddress()), seen);
+            assertTrue(frames.stream().anyMatch(f -> !f.vxlan() && f.outerSource().equals(first.underlayAddress())
+                    && f.outerDestination().equals(Topology.EXTERNAL_ADDRESS)), "captured: " + frames + "; tshark said: " + capture.errors());
+            assertTrue(Echo.failed(Echo.probe(first.netns(), "tcp", "10.77.0.77", Duration.ofMillis(300))),
+                    "a probe of nobody fails");
 
             EtcdClient store = topology.store();
             try (EtcdClient.Watch watch = store.watch("/vt-harness/")) {

@@ -84,9 +84,9 @@ public final class Capture implements AutoCloseable {
         return capture;
     }
 
-    /** Stops the capture (SIGTERM, so tshark flushes) and returns every frame it saw. */
+    /** Stops the capture (SIGINT, as at a terminal: tshark prints what it still holds) and returns every frame. */
     public List<Frame> stop() {
-        tshark.destroy();
+        Shell.run("kill", "-INT", String.valueOf(tshark.pid()));
         try {
             if (!tshark.waitFor(20, TimeUnit.SECONDS)) {
                 Shell.killTree(tshark.toHandle());
