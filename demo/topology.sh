@@ -131,20 +131,37 @@ topo_await_agent() {
     return 1
 }
 
-# topo_pod I NAME: a pod namespace $prefix-NAME wired on node I by exec'ing bin/vesicle-cni as a
-# runtime does (CNI ADD, config on stdin); prints the plugin's result.
-topo_pod() {
-    local i=$1 name=$2 dir="$work/n$1" id
-    mkns "$prefix-$name"
+# topo_cni COMMAND I NAME: bin/vesicle-cni exec'd for pod NAME on node I the way a runtime (libcni)
+# does it: CNI_* environment, the network's config on stdin, run in the node's namespace. ADD
+# prints and caches the result; CHECK and DEL pass the cached result as prevResult.
+topo_cni() {
+    local cmd=$1 i=$2 name=$3 dir="$work/n$2" conf id out
     mkdir -p "$dir/cni-bin"
     [ -e "$dir/cni-bin/vesicle" ] || ln -s "$top/bin/vesicle-cni" "$dir/cni-bin/vesicle"
-    id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    echo "$id" >"$dir/$name.id"
-    printf '{"cniVersion":"1.1.0","name":"vesicle","type":"vesicle","agentSocket":"%s"}' "$dir/vesicle.sock" |
-        in_ns "$prefix-n$i" env CNI_COMMAND=ADD CNI_CONTAINERID="$id" CNI_NETNS="/var/run/netns/$prefix-$name" \
-            CNI_IFNAME=eth0 CNI_PATH="$dir/cni-bin" \
+    [ -f "$dir/$name.id" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/$name.id"
+    id=$(cat "$dir/$name.id")
+    conf=$(jq -nc --arg s "$dir/vesicle.sock" \
+        '{cniVersion: "1.1.0", name: "vesicle", type: "vesicle", agentSocket: $s}')
+    if [ "$cmd" != ADD ] && [ -f "$dir/$name.result" ]; then
+        conf=$(jq -c --slurpfile r "$dir/$name.result" '. + {prevResult: $r[0]}' <<<"$conf")
+    fi
+    if ! out=$(printf '%s' "$conf" | in_ns "$prefix-n$i" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$id" \
+            CNI_NETNS="/var/run/netns/$prefix-$name" CNI_IFNAME=eth0 CNI_PATH="$dir/cni-bin" \
             CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$name;K8S_POD_INFRA_CONTAINER_ID=$id" \
-            "$dir/cni-bin/vesicle"
+            "$dir/cni-bin/vesicle"); then
+        echo "cni $cmd $name on node$i failed: $out" >&2
+        return 1
+    fi
+    case $cmd in
+        ADD) printf '%s\n' "$out" | tee "$dir/$name.result" ;;
+        DEL) rm -f "$dir/$name.result" ;;
+    esac
+}
+
+# topo_pod I NAME: a pod namespace $prefix-NAME wired on node I (CNI ADD); prints the result.
+topo_pod() {
+    mkns "$prefix-$2"
+    topo_cni ADD "$1" "$2"
 }
 
 # topo_pod_ip NAME: the pod's eth0 IPv4 address.
