@@ -23,10 +23,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Entries in etcd that no agent may act on: malformed JSON, a node whose pod CIDR overlaps this
- * node's, a node record claiming this node's name, a pod whose address lies in this node's pod
- * CIDR. Each is refused with a log line naming its key, and no node's maps or routes change
- * because of it. Then a legitimate change (a pod wired) still reaches the other node: the watch
- * went past the bad entries, so their absence from the maps is a verdict, not a delay.
+ * node's, a pod whose address lies in this node's pod CIDR, and this node's own record rewritten
+ * by someone else. Each is refused with a log line naming its key, and no node's maps or routes
+ * change because of it. A legitimate change (a pod wired) afterwards still reaches the other node:
+ * the watch went past the bad entries, so their absence from the maps is a verdict, not a delay.
  */
 @Timeout(240)
 class ClusterBadInputIT {
@@ -51,26 +51,42 @@ class ClusterBadInputIT {
             // The whole cluster CIDR: overlaps every node's pod CIDR.
             bad.put(nodes + "vt-overlapping", node("vt-overlapping", "10.77.0.99", Topology.CLUSTER_CIDR));
             refusing.put(nodes + "vt-overlapping", List.of(one, two));
-            bad.put(nodes + "vt-impostor", node(one.name(), "10.77.0.98", "10.244.250.0/24"));
-            refusing.put(nodes + "vt-impostor", List.of(one));
             bad.put(twosPods + "vt-malformed", "][");
             refusing.put(twosPods + "vt-malformed", List.of(one));
+            // A pod of node 2 (by its key) whose address lies in node 1's pod CIDR; node 2's own pods
+            // come from its own state, never from the store, so neither node may take it.
             String squatted = Cidr.parse(one.podCIDR()).address(200).getHostAddress();
             bad.put(twosPods + "vt-squatter", pod("vt-squatter", squatted, two.name()));
             refusing.put(twosPods + "vt-squatter", List.of(one));
             bad.forEach((key, value) -> topology.store().put(key, value));
-
-            refusing.forEach((key, refusers) -> {
-                for (Topology.Node node : refusers) {
-                    Poll.until(node + " logging its refusal of " + key, WITHIN, () -> log(node).contains(key));
-                }
-            });
+            awaitRefusals(refusing);
             // The barrier: a pod wired after the bad entries reaches the other node.
             Topology.Pod barrier = one.addPod("n1barrier");
             topology.awaitConverged(WITHIN);
-            assertEquals(before, views(topology, barrier.ip()), "maps or routes changed by bad store entries");
+            Map<String, String> after = views(topology, barrier.ip());
+            assertEquals(before, after, "maps or routes changed by bad store entries");
             bad.keySet().forEach(key -> topology.store().delete(key));
+
+            // Node 1's own record rewritten by someone else (same lease, another address and CIDR):
+            // node 1 keeps what its own state says. The others follow the store, by design.
+            String ownKey = nodes + one.name();
+            String own = topology.store().get(ownKey);
+            long lease = topology.store().leaseOf(ownKey);
+            topology.store().put(ownKey, node(one.name(), "10.77.0.98", "10.244.250.0/24"), lease);
+            awaitRefusals(Map.of(ownKey, List.of(one)));
+            assertEquals(after.get(one.name()), views(topology, barrier.ip()).get(one.name()),
+                    "node 1's maps or routes changed by a record claiming its name");
+            topology.store().put(ownKey, own, lease);
         }
+    }
+
+    /** Waits until each node named for a key has logged a line naming that key. */
+    private static void awaitRefusals(Map<String, List<Topology.Node>> refusing) {
+        refusing.forEach((key, refusers) -> {
+            for (Topology.Node node : refusers) {
+                Poll.until(node + " logging its refusal of " + key, WITHIN, () -> log(node).contains(key));
+            }
+        });
     }
 
     /**

@@ -22,9 +22,9 @@ import java.util.Map;
  * A TCP and UDP echo that says who called: run as its own small JVM inside a namespace
  * ({@code nsenter --net}), since the test JVM cannot enter one. The server answers every TCP line
  * and every UDP datagram with {@code from <source address it saw>}, which is how the tests learn
- * whether a packet kept its pod address or was masqueraded. The prober tries each target until it
- * answers or its time is up and prints one line per target, so all the pairs from one source cost
- * one JVM start.
+ * whether a packet kept its pod address or was masqueraded. The prober tries every target at once,
+ * each until it answers or its time is up, and prints one line per target, so all the pairs from
+ * one source cost one JVM start.
  *
  * <pre>
  *   Echo serve PORT
@@ -42,8 +42,21 @@ public final class Echo {
             serve(Integer.parseInt(args[1]));
         } else if (args.length >= 3 && args[0].equals("probe")) {
             long millis = Long.parseLong(args[1]);
+            // All targets at once: a broken path costs one deadline, not one per target.
+            List<Thread> probes = new ArrayList<>();
             for (int i = 2; i < args.length; i++) {
-                System.out.println(probe(args[i], millis));
+                String target = args[i];
+                Thread t = new Thread(() -> {
+                    String line = probe(target, millis);
+                    synchronized (System.out) {
+                        System.out.println(line);
+                    }
+                }, target);
+                t.start();
+                probes.add(t);
+            }
+            for (Thread t : probes) {
+                t.join();
             }
         } else {
             System.err.println("usage: Echo serve PORT | Echo probe MILLIS tcp|udp:HOST:PORT...");
@@ -191,7 +204,7 @@ public final class Echo {
                 seen.put(protocol + " " + target, "FAIL no line from the prober");
             }
         }
-        long limit = 30 + perTarget.toSeconds() * seen.size();
+        long limit = 30 + perTarget.toSeconds();
         Shell.Result r = Shell.run((int) limit, Shell.inNetns(netns, command(args.toArray(String[]::new))
                 .toArray(String[]::new)));
         for (String line : r.stdout().split("\n")) {

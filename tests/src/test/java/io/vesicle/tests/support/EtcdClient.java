@@ -84,6 +84,14 @@ public final class EtcdClient {
         return kvs.isEmpty() ? null : text(kvs.get(0).path("value"));
     }
 
+    /** The id of the lease key is attached to (0: none, or no such key). */
+    public long leaseOf(String key) {
+        ObjectNode body = CniRuntime.JSON.createObjectNode();
+        body.put("key", b64(key));
+        JsonNode kvs = call("/v3/kv/range", body).path("kvs");
+        return kvs.isEmpty() ? 0 : kvs.get(0).path("lease").asLong();
+    }
+
     /** A lease of ttlSeconds; returns its id. */
     public long grantLease(int ttlSeconds) {
         ObjectNode body = CniRuntime.JSON.createObjectNode();
