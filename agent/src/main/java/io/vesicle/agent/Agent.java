@@ -4,12 +4,17 @@ import io.vesicle.agent.api.ApiAccess;
 import io.vesicle.agent.api.ApiHandler;
 import io.vesicle.agent.api.ApiLimits;
 import io.vesicle.agent.api.ApiServer;
+import io.vesicle.agent.cluster.ClusterSources;
+import io.vesicle.agent.cluster.ClusterSync;
+import io.vesicle.agent.cluster.DatapathRemoteTarget;
+import io.vesicle.agent.cluster.LocalPods;
 import io.vesicle.agent.core.DurableFiles;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.cluster.ClusterState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -47,6 +52,9 @@ public final class Agent implements AutoCloseable {
     private EndpointManager endpoints;
     private ApiServer server;
     private EndpointManager.RestoreReport restoreReport;
+    private ClusterState cluster;
+    private NodePlan node;
+    private ClusterSync sync;
     private volatile boolean closed;
 
     /**
@@ -68,8 +76,10 @@ public final class Agent implements AutoCloseable {
         try {
             lockStateDir();
             PinRoot.prepare(config.bpffsRoot());
-            datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), config.gateway()));
-            ipam = new Ipam(config.stateDir().resolve("ipam"), config.podCIDR(), config.gateway(),
+            node = NodePlan.make(config, nodeNetns, cluster = ClusterSources.create(config.cluster().source(),
+                    config.cluster().settings()));
+            datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), node.gateway(), node.network()));
+            ipam = new Ipam(config.stateDir().resolve("ipam"), node.podCIDR(), node.gateway(),
                     new NodeAddresses(datapath));
             AtomicInteger threads = new AtomicInteger();
             builders = Executors.newFixedThreadPool(BUILDERS, r -> {
@@ -77,11 +87,13 @@ public final class Agent implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), config.gateway(),
-                    config.mtu(), checkpoint, builders);
+            endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), node.gateway(),
+                    node.mtu(), checkpoint, builders);
+            endpoints.listener(new LocalPods(cluster, config.nodeName()));
             restoreReport = endpoints.restore();
-            ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), config.podCIDR(),
-                    config.gateway(), config.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
+            startClusterState();
+            ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), node.podCIDR(),
+                    node.gateway(), node.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
                     datapath.podNamespaces());
             server = new ApiServer(config.apiSocket(), handler, ApiAccess.rootOrGroup(config.apiGroup()),
                     ApiLimits.DEFAULT).start();
@@ -89,10 +101,39 @@ public final class Agent implements AutoCloseable {
             close();
             throw e;
         }
-        LOG.info("node {}, pods {} via {}, MTU {}; datapath pinned under {}; state in {}; serving on {}",
-                config.nodeName(), config.podCIDR(), config.gateway().getHostAddress(), config.mtu(),
-                config.bpffsRoot(), config.stateDir(), config.apiSocket());
+        LOG.info("node {}, pods {} via {}, MTU {}, routing {}{}; cluster state from {}; datapath pinned under {};"
+                        + " state in {}; serving on {}",
+                config.nodeName(), node.podCIDR(), node.gateway().getHostAddress(), node.mtu(),
+                config.network().routing().name().toLowerCase(java.util.Locale.ROOT),
+                node.network() == null ? "" : " over " + node.network().uplink().name() + " as "
+                        + node.network().nodeIP().getHostAddress(),
+                config.cluster().source(), config.bpffsRoot(), config.stateDir(), config.apiSocket());
         return this;
+    }
+
+    /**
+     * Starts watching the cluster; remote nodes and pods reach the datapath as they come. The API
+     * does not wait for the first listing: local pods can be wired while the store is away, and
+     * forwarding to remote ones goes on from the pinned maps.
+     */
+    private void startClusterState() {
+        if (node.network() == null) {
+            cluster.start(event -> { }); // one node: nothing remote to forward to
+            return;
+        }
+        sync = new ClusterSync(config.nodeName(), node.network().nodeIP(), node.podCIDR(), node.clusterCIDR(),
+                new DatapathRemoteTarget(datapath.remote()));
+        long started = System.nanoTime();
+        cluster.start(sync).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.error("cluster state from {}: first listing failed: {}", config.cluster().source(),
+                        failure.getMessage());
+            } else {
+                LOG.info("cluster state from {} synced in {} ms: {} remote nodes, {} remote pods",
+                        config.cluster().source(), (System.nanoTime() - started) / 1_000_000, sync.nodes().size(),
+                        sync.pods());
+            }
+        });
     }
 
     /**
@@ -138,6 +179,27 @@ public final class Agent implements AutoCloseable {
         @Override
         public int programId() {
             return datapath.programId();
+        }
+
+        @Override
+        public String degradedReason() {
+            if (cluster == null) {
+                return null;
+            }
+            if (!cluster.hasSynced()) {
+                return "the cluster state (" + config.cluster().source() + ") has not synced yet";
+            }
+            return cluster.degradedReason().map(r -> "cluster state (" + config.cluster().source() + "): " + r)
+                    .orElse(null);
+        }
+
+        @Override
+        public ApiHandler.ClusterStatus cluster() {
+            return new ApiHandler.ClusterStatus(config.cluster().source(),
+                    config.network().routing().name().toLowerCase(java.util.Locale.ROOT),
+                    cluster != null && cluster.hasSynced(), degradedReason(),
+                    sync == null ? 0 : sync.nodes().size(), sync == null ? 0 : sync.pods(),
+                    sync == null ? 0 : sync.refused());
         }
     }
 
@@ -187,6 +249,9 @@ public final class Agent implements AutoCloseable {
         try {
             if (server != null) {
                 server.close();
+            }
+            if (cluster != null) {
+                cluster.close();
             }
         } finally {
             if (builders != null) {

@@ -79,6 +79,42 @@ public final class EndpointManager {
     private final ExecutorService builders;
     /** Guarded by itself. */
     private final Map<AttachmentKey, Endpoint> registry = new LinkedHashMap<>();
+    private volatile Listener listener = Listener.NONE;
+
+    /**
+     * Told when an endpoint has been built (READY: created, restored or regenerated) and when it
+     * is gone; called on the endpoint's queue, so calls for one endpoint come in order. Must not
+     * block: the cluster state publishes pods through it.
+     */
+    public interface Listener {
+        Listener NONE = new Listener() {
+            @Override
+            public void ready(EndpointView endpoint) {
+            }
+
+            @Override
+            public void removed(EndpointView endpoint) {
+            }
+        };
+
+        void ready(EndpointView endpoint);
+
+        /** endpoint as it was before its teardown, address included when it had one. */
+        void removed(EndpointView endpoint);
+    }
+
+    /** Sets the one listener; before {@link #restore} so restored endpoints are reported too. */
+    public void listener(Listener listener) {
+        this.listener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    private void tell(java.util.function.Consumer<Listener> call, Endpoint endpoint) {
+        try {
+            call.accept(listener);
+        } catch (RuntimeException e) {
+            LOG.warn("endpoint {}: listener failed: {}", endpoint.key(), Throwables.describe(e));
+        }
+    }
 
     public EndpointManager(Datapath datapath, Ipam ipam, Path stateDir, Inet4Address gateway, int mtu,
                            Checkpoint checkpoint, ExecutorService builders) {
@@ -222,7 +258,9 @@ public final class EndpointManager {
             store.write(record(endpoint, EndpointStore.Status.ready));
             checkpoint.reached("ready");
             LOG.info("endpoint {} created: {} {} in {}", key, endpoint.hostIf(), address.cidr(), endpoint.netns());
-            return view(endpoint);
+            EndpointView created = view(endpoint);
+            tell(l -> l.ready(created), endpoint);
+            return created;
         } catch (RuntimeException e) {
             rollback(endpoint, wiring, applied, !heldBefore, e);
             throw e;
@@ -311,6 +349,8 @@ public final class EndpointManager {
                 store.write(record(endpoint, EndpointStore.Status.ready));
             }
             endpoint.transition(Endpoint.State.READY, String.join(", ", reasons));
+            EndpointView built = EndpointView.of(endpoint, address);
+            tell(l -> l.ready(built), endpoint);
         } catch (RuntimeException e) {
             endpoint.transition(Endpoint.State.NOT_READY, "build failed");
             LOG.error("endpoint {}: build ({}) failed: {}", endpoint.key(), String.join(", ", reasons),
@@ -359,6 +399,7 @@ public final class EndpointManager {
      */
     private void teardown(Endpoint endpoint, String why) {
         AttachmentKey key = endpoint.key();
+        EndpointView before = EndpointView.of(endpoint, ipam.allocationOf(key).orElse(null));
         endpoint.transition(Endpoint.State.DISCONNECTING, why);
         store.write(record(endpoint, EndpointStore.Status.disconnecting));
         checkpoint.reached("teardown:intent");
@@ -376,6 +417,7 @@ public final class EndpointManager {
         store.delete(key);
         endpoint.transition(Endpoint.State.DISCONNECTED, why);
         forget(endpoint);
+        tell(l -> l.removed(before), endpoint);
         LOG.info("endpoint {} removed ({}): {}{}", key, why, endpoint.hostIf(),
                 address.map(a -> ", " + a.getHostAddress()).orElse(""));
     }
