@@ -136,6 +136,9 @@ public final class Echo {
 
     private static String udp(InetSocketAddress address) throws IOException {
         try (DatagramSocket s = new DatagramSocket()) {
+            // Connected, as resolvers and most UDP clients are: an answer from any other address
+            // (a DNAT not undone on the way back) is not taken for the answer.
+            s.connect(address);
             s.setSoTimeout(200);
             byte[] hello = "hello".getBytes(StandardCharsets.UTF_8);
             s.send(new DatagramPacket(hello, hello.length, address));

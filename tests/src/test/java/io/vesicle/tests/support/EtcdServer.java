@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One etcd-server (Debian's /usr/bin/etcd) for a topology: a single member run inside a namespace
  * of the network (the underlay's), serving the nodes on {@code http://ADDRESS:2379} and the test
- * on a unix socket in its directory (the test JVM is not in that namespace). Its data lives in a
- * temporary directory of the network; it can be stopped and started again on the same data, as an
- * etcd outage.
+ * on a unix socket in its directory (the test JVM is not in that namespace). Its data lives in
+ * memory (a directory of the network under /dev/shm: no fsync waits behind a busy disk); it can
+ * be stopped and started again on the same data, as an etcd outage.
  */
 public final class EtcdServer implements AutoCloseable {
     public static final int CLIENT_PORT = 2379;
@@ -29,7 +29,7 @@ public final class EtcdServer implements AutoCloseable {
         this.network = network;
         this.netns = netns;
         this.address = address;
-        this.dir = network.tempDir("etcd");
+        this.dir = network.memoryDir("etcd");
         // etcd names its unix listener HOST:PORT in its working directory.
         this.client = new EtcdClient(dir.resolve("etcd:" + CLIENT_PORT));
     }

@@ -103,13 +103,13 @@ public final class Topology implements AutoCloseable {
         external = network.namespace("ext");
         plug("ext", external, EXTERNAL_ADDRESS);
         etcd = EtcdServer.start(network, underlay, ETCD_ADDRESS);
-        List<Node> started = new ArrayList<>();
         for (int i = 0; i < options.nodes(); i++) {
-            started.add(createNode());
-        }
-        if (options.agents()) {
-            // Started together, awaited after: the JVMs warm up side by side.
-            started.forEach(n -> n.agent.awaitHealthy(AGENT_READY_WITHIN));
+            Node node = createNode();
+            if (options.agents()) {
+                // One after another: agents starting side by side on a busy machine time out on
+                // their first etcd calls, and node i gets the i-th pod CIDR.
+                node.agent.awaitHealthy(AGENT_READY_WITHIN);
+            }
         }
     }
 
