@@ -46,7 +46,7 @@ class ClusterMembershipIT {
                 leaving.agent().terminate(Duration.ofSeconds(30));
                 EtcdClient.Event deleted = watch.await(e -> e.deleted() && e.key().endsWith("/" + leaving.name()),
                         DEADLINE);
-                nodeDelays.addAll(gone.delaysAfter(deleted.seenNanos()));
+                nodeDelays.addAll(report(leaving + " left", gone.delaysAfter(deleted.seenNanos())));
             }
 
             Topology.Node joining;
@@ -57,7 +57,7 @@ class ClusterMembershipIT {
                 joining = topology.addNode();
                 EtcdClient.Event put = watch.await(e -> !e.deleted() && e.key().endsWith("/" + joining.name()),
                         DEADLINE);
-                nodeDelays.addAll(known.delaysAfter(put.seenNanos()));
+                nodeDelays.addAll(report(joining + " joined", known.delaysAfter(put.seenNanos())));
             }
             String joiningCIDR = joining.podCIDR();
             for (Topology.Node node : staying) {
@@ -72,7 +72,8 @@ class ClusterMembershipIT {
                             .anyMatch(p -> joining.pods().stream().anyMatch(q -> q.name().equals(name)
                                     && p.equals(q.ip() + "/32"))), DEADLINE);
                     Topology.Pod pod = joining.addPod(name);
-                    podDelays.addAll(added.delaysAfter(watch.await(e -> !e.deleted(), DEADLINE).seenNanos()));
+                    podDelays.addAll(report(name + " added",
+                            added.delaysAfter(watch.await(e -> !e.deleted(), DEADLINE).seenNanos())));
                     Topology.Pod peer = topology.node(1).pods().get(0);
                     assertEquals(peer.ip(), Echo.probe(peer.netns(), "tcp", pod.ip(), Duration.ofSeconds(5)),
                             peer + " -> " + pod);
@@ -82,8 +83,8 @@ class ClusterMembershipIT {
                         Propagation removed = Propagation.watch(name + " gone", staying,
                                 n -> !n.ipcache().containsKey(pod.ip() + "/32"), DEADLINE);
                         joining.deletePod(pod);
-                        podDelays.addAll(removed.delaysAfter(
-                                watch.await(EtcdClient.Event::deleted, DEADLINE).seenNanos()));
+                        podDelays.addAll(report(name + " deleted", removed.delaysAfter(
+                                watch.await(EtcdClient.Event::deleted, DEADLINE).seenNanos())));
                     }
                 }
             }
@@ -102,5 +103,11 @@ class ClusterMembershipIT {
         return ipcache.containsKey(otherCIDR)
                 || ipcache.values().stream().anyMatch(e -> e.tunnelEndpoint().equals(other.underlayAddress()))
                 || node.routeDestinations().contains(otherCIDR);
+    }
+
+    /** Prints one event's delays on node 1 and node 2 and returns them. */
+    private static List<Double> report(String event, List<Double> delays) {
+        System.out.printf("  %-22s node1 %8.1f ms, node2 %8.1f ms%n", event, delays.get(0), delays.get(1));
+        return delays;
     }
 }
