@@ -38,6 +38,7 @@ class ClusterMembershipIT {
             List<Double> nodeDelays = new ArrayList<>();
             List<Double> podDelays = new ArrayList<>();
 
+            System.out.println("membership: store event -> each other node's kernel state (bpftool/ip polled):");
             Topology.Node leaving = topology.node(3);
             String leavingCIDR = leaving.podCIDR();
             try (EtcdClient.Watch watch = store.watch(Topology.ETCD_PREFIX + "/nodes/")) {
@@ -90,7 +91,6 @@ class ClusterMembershipIT {
             }
             List<Double> all = new ArrayList<>(nodeDelays);
             all.addAll(podDelays);
-            System.out.println("membership: store event -> each other node's kernel state (bpftool/ip polled):");
             System.out.println("  nodes leaving and joining: " + Propagation.summary(nodeDelays));
             System.out.println("  pods added and deleted:     " + Propagation.summary(podDelays));
             System.out.println("  all:                        " + Propagation.summary(all));
