@@ -55,6 +55,7 @@ public final class Agent implements AutoCloseable {
     private ClusterState cluster;
     private NodePlan node;
     private ClusterSync sync;
+    private LocalPods localPods;
     private volatile boolean closed;
 
     /**
@@ -89,7 +90,8 @@ public final class Agent implements AutoCloseable {
             });
             endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), node.gateway(),
                     node.mtu(), checkpoint, builders);
-            endpoints.listener(new LocalPods(cluster, config.nodeName()));
+            localPods = new LocalPods(cluster, config.nodeName(), node.joined());
+            endpoints.listener(localPods);
             restoreReport = endpoints.restore();
             startClusterState();
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), node.podCIDR(),
@@ -117,6 +119,9 @@ public final class Agent implements AutoCloseable {
      * forwarding to remote ones goes on from the pinned maps.
      */
     private void startClusterState() {
+        if (!node.joined()) {
+            rejoinInBackground();
+        }
         if (node.network() == null) {
             cluster.start(event -> { }); // one node: nothing remote to forward to
             return;
@@ -134,6 +139,37 @@ public final class Agent implements AutoCloseable {
                         sync.pods());
             }
         });
+    }
+
+    /**
+     * Joins until the store answers (the agent started on a remembered assignment). A store that
+     * now assigns another pod CIDR cannot be followed live: pods hold addresses from the old one.
+     */
+    private void rejoinInBackground() {
+        Thread t = new Thread(() -> {
+            long delay = 1000;
+            while (!closed) {
+                try {
+                    Thread.sleep(delay);
+                    io.vesicle.cluster.NodeAssignment a = cluster.join(node.self());
+                    if (!a.podCIDR().equals(node.podCIDR())) {
+                        LOG.error("the cluster state now assigns this node {}, but its pods use {}; restart the agent"
+                                + " after draining the node", a.podCIDR(), node.podCIDR());
+                    } else {
+                        LOG.info("joined the cluster state ({}) again", config.cluster().source());
+                        localPods.joined(endpoints.list().stream()
+                                .filter(e -> e.state() == io.vesicle.agent.endpoint.Endpoint.State.READY).toList());
+                    }
+                    return;
+                } catch (io.vesicle.cluster.ClusterStateException e) {
+                    delay = Math.min(delay * 2, 5_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "vesicle-rejoin");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**

@@ -5,12 +5,16 @@ import io.vesicle.agent.datapath.NodeNetwork;
 import io.vesicle.agent.datapath.RoutingMode;
 import io.vesicle.agent.datapath.Uplink;
 import io.vesicle.cluster.Cidr;
+import io.vesicle.agent.cluster.AssignmentMemory;
 import io.vesicle.cluster.ClusterState;
+import io.vesicle.cluster.ClusterStateException;
 import io.vesicle.cluster.LocalNode;
 import io.vesicle.cluster.NodeAssignment;
 import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What this node runs with, settled at start from the config, the node's own netlink state (the
@@ -20,8 +24,14 @@ import java.util.List;
  * @param network     null in local mode (one node, no node devices)
  * @param clusterCIDR never masqueraded: the configured one, the cluster's, or this node's pod CIDR
  */
-record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, NodeNetwork network) {
+record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, NodeNetwork network,
+                LocalNode self, boolean joined) {
+    private static final Logger LOG = LoggerFactory.getLogger(NodePlan.class);
 
+    /**
+     * @return the plan; {@code joined} false when the store could not be reached and the
+     *         assignment remembered from an earlier start is used (join again later)
+     */
     static NodePlan make(AgentConfig config, Path nodeNetns, ClusterState cluster) {
         AgentConfig.Network net = config.network();
         Uplink uplink = null;
@@ -32,7 +42,19 @@ record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, N
                 nodeIP = uplink.address();
             }
         }
-        NodeAssignment assignment = cluster.join(new LocalNode(config.nodeName(), nodeIP));
+        LocalNode self = new LocalNode(config.nodeName(), nodeIP);
+        AssignmentMemory memory = new AssignmentMemory(config.stateDir(), config.cluster().source());
+        NodeAssignment assignment;
+        boolean joined = true;
+        try {
+            assignment = cluster.join(self);
+            memory.remember(assignment);
+        } catch (ClusterStateException e) {
+            assignment = memory.recall().orElseThrow(() -> e);
+            joined = false;
+            LOG.warn("cannot join the cluster ({}); starting with the pod CIDR {} it assigned this node before,"
+                    + " and joining again in the background", e.getMessage(), assignment.podCIDR());
+        }
         Cidr podCIDR = config.podCIDR() == null ? assignment.podCIDR() : config.podCIDR();
         if (!podCIDR.equals(assignment.podCIDR())) {
             throw new AgentConfig.ConfigException("podCIDR " + config.podCIDR() + " is configured, but the cluster state ("
@@ -59,6 +81,6 @@ record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, N
                 mtu = network.podMtu();
             }
         }
-        return new NodePlan(podCIDR, gateway, mtu, clusterCIDR, network);
+        return new NodePlan(podCIDR, gateway, mtu, clusterCIDR, network, self, joined);
     }
 }

@@ -13,15 +13,24 @@ import java.util.Map;
 public final class LocalPods implements EndpointManager.Listener {
     private final ClusterState cluster;
     private final String nodeName;
+    /** Until the node has joined, the store takes no pods: {@link #joined} publishes them all then. */
+    private volatile boolean joined;
 
-    public LocalPods(ClusterState cluster, String nodeName) {
+    public LocalPods(ClusterState cluster, String nodeName, boolean joined) {
         this.cluster = cluster;
         this.nodeName = nodeName;
+        this.joined = joined;
+    }
+
+    /** The node joined late (the store was away at start): publishes the pods built meanwhile. */
+    public void joined(java.util.List<EndpointView> ready) {
+        joined = true;
+        ready.forEach(this::ready);
     }
 
     @Override
     public void ready(EndpointView endpoint) {
-        if (endpoint.address() != null) {
+        if (joined && endpoint.address() != null) {
             cluster.publishPod(new PodInfo(namespace(endpoint), name(endpoint), endpoint.address().address(), nodeName,
                     Map.of()));
         }
@@ -29,6 +38,9 @@ public final class LocalPods implements EndpointManager.Listener {
 
     @Override
     public void removed(EndpointView endpoint) {
+        if (!joined) {
+            return; // the lease it was published under is gone, or it was never published
+        }
         cluster.withdrawPod(namespace(endpoint), name(endpoint));
     }
 
