@@ -252,6 +252,29 @@ class NodeTrafficTest {
         assertEquals(0, a.count(Reason.UNKNOWN_DESTINATION, Direction.EGRESS));
     }
 
+    @Test
+    void tunnelledPacketForTheNodeItselfIsTakenByItsStack() throws Exception {
+        Node[] nodes = twoNodes(RoutingMode.OVERLAY);
+        Node a = nodes[0];
+        Node b = nodes[1];
+        // b itself behind a tunnel to b, as an ipcache may say of a node; b answers over the
+        // underlay, and a's kernel forwards the answer to its pod over the pod's /32 route.
+        a.datapath.maps().ipcache().put(IpcacheKey.host(ipv4(b.underlayIP)),
+                new IpcacheEntry(IpcacheEntry.IDENTITY_REMOTE_NODE, ipv4(b.underlayIP), 0));
+        ip(b.ns, "route", "add", "10.211.0.0/24", "via", a.underlayIP, "dev", "eth0");
+        ip(a.ns, "route", "add", a.podIP + "/32", "dev", "lxc0");
+        NetNs.writeSysctl(a.handle, "ipv4/ip_forward", "1");
+
+        // The inner frame is addressed to a's pod's router MAC, not to b's VXLAN device:
+        // from_overlay makes it the host's, or b's stack would discard it as another host's.
+        assertTrue(Shell.awaitPing(a.podNs, b.underlayIP, Duration.ofSeconds(10)),
+                () -> "pod a reaches node b; counters of a: " + a.datapath.maps().metrics().totals() + ", of b: "
+                        + b.datapath.maps().metrics().totals());
+        assertTrue(a.count(Reason.ENCAPSULATED, Direction.EGRESS) >= 1);
+        assertTrue(b.count(Reason.TO_STACK, Direction.INGRESS) >= 1);
+        assertEquals(0, b.count(Reason.DECAPSULATED, Direction.INGRESS));
+    }
+
     @ParameterizedTest
     @EnumSource(value = RoutingMode.class, names = {"OVERLAY", "NATIVE"})
     void tcpSegmentsLargerThanTheMtuAreForwardedWhole(RoutingMode mode) throws Exception {
