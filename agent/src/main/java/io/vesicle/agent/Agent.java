@@ -10,6 +10,9 @@ import io.vesicle.agent.datapath.DatapathConfig;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.agent.metrics.AgentMetrics;
+import io.vesicle.agent.metrics.MetricsServer;
+import io.vesicle.agent.metrics.Readiness;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -46,6 +49,9 @@ public final class Agent implements AutoCloseable {
     private ExecutorService builders;
     private EndpointManager endpoints;
     private ApiServer server;
+    private final Readiness readiness = new Readiness();
+    private AgentMetrics metrics;
+    private MetricsServer metricsServer;
     private EndpointManager.RestoreReport restoreReport;
     private volatile boolean closed;
 
@@ -67,8 +73,13 @@ public final class Agent implements AutoCloseable {
     public synchronized Agent start() {
         try {
             lockStateDir();
+            // Served first, so the liveness probe answers during a long restore; /readyz tells when it is over.
+            metrics = new AgentMetrics(readiness);
+            metricsServer = new MetricsServer(config.metricsAddress(), metrics).start();
             PinRoot.prepare(config.bpffsRoot());
             datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), config.gateway()));
+            metrics.bindDatapath(datapath.stats());
+            readiness.datapathLoaded();
             ipam = new Ipam(config.stateDir().resolve("ipam"), config.podCIDR(), config.gateway(),
                     new NodeAddresses(datapath));
             AtomicInteger threads = new AtomicInteger();
@@ -78,8 +89,9 @@ public final class Agent implements AutoCloseable {
                 return t;
             });
             endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), config.gateway(),
-                    config.mtu(), checkpoint, builders);
-            restoreReport = endpoints.restore();
+                    config.mtu(), checkpoint, builders, metrics);
+            restoreReport = metrics.endpointRestore().record(endpoints::restore);
+            readiness.endpointsRestored();
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), config.podCIDR(),
                     config.gateway(), config.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
                     datapath.podNamespaces());
@@ -89,9 +101,9 @@ public final class Agent implements AutoCloseable {
             close();
             throw e;
         }
-        LOG.info("node {}, pods {} via {}, MTU {}; datapath pinned under {}; state in {}; serving on {}",
+        LOG.info("node {}, pods {} via {}, MTU {}; datapath pinned under {}; state in {}; serving on {}; metrics on {}",
                 config.nodeName(), config.podCIDR(), config.gateway().getHostAddress(), config.mtu(),
-                config.bpffsRoot(), config.stateDir(), config.apiSocket());
+                config.bpffsRoot(), config.stateDir(), config.apiSocket(), metricsServer.address());
         return this;
     }
 
@@ -173,6 +185,21 @@ public final class Agent implements AutoCloseable {
         return endpoints;
     }
 
+    /** The agent's meters, for parts that record into them. */
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
+    /** What /readyz answers; the cluster-state wiring feeds it. */
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    /** Where /metrics, /healthz and /readyz are served (the bound port). */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metricsServer.address();
+    }
+
     public EndpointManager.RestoreReport restoreReport() {
         return restoreReport;
     }
@@ -184,9 +211,13 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        readiness.stopping();
         try {
             if (server != null) {
                 server.close();
+            }
+            if (metricsServer != null) {
+                metricsServer.close();
             }
         } finally {
             if (builders != null) {
@@ -199,6 +230,9 @@ public final class Agent implements AutoCloseable {
             }
             if (datapath != null) {
                 datapath.close();
+            }
+            if (metrics != null) {
+                metrics.close();
             }
             try {
                 if (stateLock != null) {
