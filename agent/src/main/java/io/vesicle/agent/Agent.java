@@ -228,11 +228,11 @@ public final class Agent implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (metrics != null) {
+                metrics.close(); // before the datapath: its map-counting thread reads the maps
+            }
             if (datapath != null) {
                 datapath.close();
-            }
-            if (metrics != null) {
-                metrics.close();
             }
             try {
                 if (stateLock != null) {

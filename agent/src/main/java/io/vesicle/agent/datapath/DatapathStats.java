@@ -37,6 +37,9 @@ public final class DatapathStats {
     private static final Set<Integer> KEYED_TYPES = Set.of(1, 5, 9, 10, 11);
     /** The datapath's own maps carry this prefix; the object's .rodata and the like do not. */
     private static final String MAP_PREFIX = "vsl_";
+    private static final int LPM_TRIE = 11;
+    /** Entries a batch lookup reads: larger than any hash bucket, small enough to keep its buffers small. */
+    static final int BATCH = 1024;
 
     private final DatapathMaps maps;
     private final List<BpfMap> keyedMaps;
@@ -73,18 +76,28 @@ public final class DatapathStats {
     }
 
     /**
-     * The fill of every keyed map of the datapath (vsl_endpoints, vsl_lxc, vsl_metrics,
-     * vsl_ipcache, and any keyed map a later datapath adds). Costs one BPF_MAP_GET_NEXT_KEY syscall per entry (the kernel keeps no
-     * count for hash and LPM maps), so callers cache it; an iteration stops at the capacity, since
-     * a key deleted under it restarts a hash map's walk from the start.
+     * The datapath's keyed maps (vsl_endpoints, vsl_lxc, vsl_metrics, vsl_ipcache and any a later
+     * datapath adds) with their capacity; entries not counted (-1).
      */
-    public List<MapFill> mapFill() {
-        return keyedMaps.stream().map(DatapathStats::fill).toList();
+    public List<MapFill> keyedMaps() {
+        return keyedMaps.stream().map(m -> new MapFill(m.name(), -1, m.maxEntries())).toList();
     }
 
-    private static MapFill fill(BpfMap map) {
-        ByteBuffer current = ByteBuffer.allocateDirect(map.keySize()).order(ByteOrder.nativeOrder());
-        ByteBuffer next = ByteBuffer.allocateDirect(map.keySize()).order(ByteOrder.nativeOrder());
+    /**
+     * The fill of every keyed map. The kernel keeps no count for hash and LPM maps: hash maps are
+     * read with BPF_MAP_LOOKUP_BATCH ({@link #BATCH} entries a syscall), LPM tries (no batch
+     * operations) walked with one BPF_MAP_GET_NEXT_KEY syscall per entry, so callers count rarely
+     * and off any hot path. A walk stops at the capacity: a key deleted under it restarts a
+     * hash map's walk from the start.
+     */
+    public List<MapFill> mapFill() {
+        return keyedMaps.stream().map(m -> new MapFill(m.name(), m.type() == LPM_TRIE ? walk(m) : readInBatches(m),
+                m.maxEntries())).toList();
+    }
+
+    private static long walk(BpfMap map) {
+        ByteBuffer current = direct(map.keySize());
+        ByteBuffer next = direct(map.keySize());
         long entries = 0;
         boolean first = true;
         while (entries < map.maxEntries() && map.nextKey(first ? null : current, next)) {
@@ -94,6 +107,25 @@ public final class DatapathStats {
             next = swap;
             first = false;
         }
-        return new MapFill(map.name(), entries, map.maxEntries());
+        return entries;
+    }
+
+    private static long readInBatches(BpfMap map) {
+        ByteBuffer token = direct(map.batchTokenSize());
+        ByteBuffer keys = direct(map.keySize() * BATCH);
+        ByteBuffer values = direct(map.lookupValueSize() * BATCH);
+        long entries = 0;
+        boolean first = true;
+        int read;
+        while (entries < map.maxEntries() && (read = map.lookupBatch(first ? null : token, token, keys, values,
+                BATCH)) > 0) {
+            entries += read;
+            first = false;
+        }
+        return Math.min(entries, map.maxEntries());
+    }
+
+    private static ByteBuffer direct(int size) {
+        return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
     }
 }

@@ -180,7 +180,10 @@ public final class AgentMetrics implements AutoCloseable {
     }
 
     /** The datapath's counters, verdicts and map fill, read from the kernel at scrape time. */
-    public void bindDatapath(DatapathStats stats) {
+    public synchronized void bindDatapath(DatapathStats stats) {
+        if (datapath != null) {
+            throw new IllegalStateException("a datapath is already bound");
+        }
         datapath = new DatapathMeters(stats, registry);
     }
 
@@ -203,7 +206,10 @@ public final class AgentMetrics implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (datapath != null) {
+            datapath.close();
+        }
         gc.close();
         registry.close();
     }

@@ -6,7 +6,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vesicle.agent.datapath.DatapathStats;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -15,17 +17,18 @@ import org.slf4j.LoggerFactory;
 /**
  * The datapath's meters: its per-CPU counters (summed) split into forwarded and dropped by the
  * reason's range, the policy verdicts they imply, and the fill of each map. {@link #refresh()}
- * reads the counters once per scrape, so the meters of one scrape agree with each other; map
- * fill is counted by iteration and kept for {@link #FILL_MAX_AGE}.
+ * reads the counters once per scrape (a syscall per counter kept), so the meters of one scrape
+ * agree with each other. Map fill is counted on a thread of its own, never on a scrape's: every
+ * {@link #FILL_INTERVAL}, or {@link #FILL_COST_FACTOR} times as long as the last count took when
+ * that is longer, so counting takes at most 1/{@link #FILL_COST_FACTOR} of a core however full
+ * the maps are.
  */
-final class DatapathMeters {
+final class DatapathMeters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DatapathMeters.class);
-    /** How long a map's entry count is reused: counting walks the map, one syscall per entry. */
-    static final Duration FILL_MAX_AGE = Duration.ofSeconds(10);
+    static final Duration FILL_INTERVAL = Duration.ofSeconds(10);
+    static final int FILL_COST_FACTOR = 20;
     /** Drop reasons named so are policy denials (e.g. {@code policy_denied}). */
     static final String POLICY_REASON_PREFIX = "policy";
-
-    private static final DatapathStats.MapFill NO_FILL = new DatapathStats.MapFill("", 0, 0);
 
     private record Key(String reason, String direction) {
     }
@@ -33,8 +36,12 @@ final class DatapathMeters {
     private final DatapathStats stats;
     private volatile Map<Key, DatapathStats.Counter> counters = Map.of();
     private volatile Map<String, DatapathStats.MapFill> fill = Map.of();
-    private boolean fillRead;
-    private long fillReadAt;
+    private final ScheduledExecutorService filler = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "vesicle-metrics-map-fill");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        return t;
+    });
 
     DatapathMeters(DatapathStats stats, MeterRegistry registry) {
         this.stats = stats;
@@ -54,14 +61,49 @@ final class DatapathMeters {
             verdict(registry, "allow", direction, c -> !c.drop());
             verdict(registry, "deny", direction, c -> c.drop() && c.reason().startsWith(POLICY_REASON_PREFIX));
         }
-        for (String map : fill.keySet()) {
-            Gauge.builder("vesicle.bpf.map.entries", this, m -> m.fill.getOrDefault(map, NO_FILL).entries())
-                    .description("Entries in a datapath map, counted by iteration (at most every "
-                            + FILL_MAX_AGE.toSeconds() + " s)")
-                    .tag("map", map).strongReference(true).register(registry);
-            Gauge.builder("vesicle.bpf.map.capacity", this, m -> m.fill.getOrDefault(map, NO_FILL).capacity())
+        for (DatapathStats.MapFill map : stats.keyedMaps()) {
+            Gauge.builder("vesicle.bpf.map.entries", this, m -> {
+                        DatapathStats.MapFill counted = m.fill.get(map.map());
+                        return counted == null ? Double.NaN : counted.entries();
+                    })
+                    .description("Entries in a datapath map, counted every " + FILL_INTERVAL.toSeconds()
+                            + " s or less often (NaN until first counted)")
+                    .tag("map", map.map()).strongReference(true).register(registry);
+            Gauge.builder("vesicle.bpf.map.capacity", map, DatapathStats.MapFill::capacity)
                     .description("Entries a datapath map can hold (max_entries)")
-                    .tag("map", map).strongReference(true).register(registry);
+                    .tag("map", map.map()).strongReference(true).register(registry);
+        }
+        filler.execute(this::countFill);
+    }
+
+    private void countFill() {
+        long start = System.nanoTime();
+        try {
+            Map<String, DatapathStats.MapFill> byName = new HashMap<>();
+            stats.mapFill().forEach(f -> byName.put(f.map(), f));
+            fill = byName;
+        } catch (RuntimeException e) {
+            LOG.warn("metrics: counting the datapath maps' entries failed: {}", e.getMessage());
+        }
+        long took = System.nanoTime() - start;
+        long next = Math.max(FILL_INTERVAL.toNanos(), took * FILL_COST_FACTOR);
+        try {
+            filler.schedule(this::countFill, next, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    /** Stops counting, waiting for a count under way: the maps' descriptors close after this. */
+    @Override
+    public void close() {
+        filler.shutdownNow();
+        try {
+            if (!filler.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("metrics: counting the maps' entries did not stop within 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -85,7 +127,7 @@ final class DatapathMeters {
                 .tags("verdict", verdict, "direction", direction).register(registry);
     }
 
-    /** Reads the counters, and the map fill when it is older than {@link #FILL_MAX_AGE}. */
+    /** Reads the counters. */
     synchronized void refresh() {
         try {
             Map<Key, DatapathStats.Counter> read = new HashMap<>();
@@ -94,15 +136,6 @@ final class DatapathMeters {
                         a.drop(), a.direction(), a.packets() + b.packets(), a.bytes() + b.bytes()));
             }
             counters = read;
-            long now = System.nanoTime();
-            if (!fillRead || now - fillReadAt > FILL_MAX_AGE.toNanos()) {
-                Map<String, DatapathStats.MapFill> byName = new HashMap<>();
-                List<DatapathStats.MapFill> maps = stats.mapFill();
-                maps.forEach(f -> byName.put(f.map(), f));
-                fill = byName;
-                fillRead = true;
-                fillReadAt = now;
-            }
         } catch (RuntimeException e) {
             // The last values stay: a scrape still answers (JVM meters, agent timers).
             LOG.warn("metrics: reading the datapath's counters failed: {}", e.getMessage());
