@@ -43,6 +43,7 @@ class PrometheusMetricsIT extends CniNodeFixture {
     Prometheus prometheus;
     CniNode.Pod a;
     CniNode.Pod b;
+    String addressA;
     String addressB;
 
     @BeforeAll
@@ -53,7 +54,7 @@ class PrometheusMetricsIT extends CniNodeFixture {
         node.agent().start();
         a = node.pod("a");
         b = node.pod("b");
-        runtime.add(list, a.eth0());
+        addressA = CniNode.address(runtime.add(list, a.eth0()));
         addressB = CniNode.address(runtime.add(list, b.eth0()));
         runtime.del(list, c.eth0());
         prometheus = Prometheus.start(network, node.netns(), AGENT_METRICS, SCRAPE_INTERVAL);
@@ -99,6 +100,30 @@ class PrometheusMetricsIT extends CniNodeFixture {
         assertTrue(exposition.contains("vesicle_drop_packets_total{direction=\"egress\",reason=\"invalid_source_ip\"} "
                 + SPOOFED_PACKETS + ".0"), "the agent's /metrics agrees");
         assertEquals(SPOOFED_PACKETS, prometheus.value("sum(" + packets + ")"));
+    }
+
+    @Test
+    void podToPodTrafficIsCountedAsForwardedAndAllowed() {
+        assertTrue(Shell.awaitPing(b.netns(), addressA, Duration.ofSeconds(10)), "b reaches a");
+        String forwarded = "sum(vesicle_forward_packets_total{reason=\"forwarded\"})";
+        // The starting point from the agent itself: Prometheus may not have scraped the last pings yet.
+        double before = agentSum("vesicle_forward_packets_total{", "reason=\"forwarded\"");
+        Shell.Result ping = Shell.run(60, Shell.inNetns(b.netns(), "ping", "-c", "10", "-i", "0.01", addressA));
+        assertTrue(ping.ok(), ping.stdout());
+        double expected = before + 20;
+        assertEquals(expected, prometheus.awaitValue(forwarded, v -> v >= expected, WITHIN),
+                "10 echo requests and 10 replies redirected between the pods");
+        assertEquals(0, prometheus.value("sum(vesicle_policy_verdicts_total{verdict=\"deny\"})"), "no policy");
+        assertEquals(prometheus.value("sum(vesicle_forward_packets_total)"),
+                prometheus.value("sum(vesicle_policy_verdicts_total{verdict=\"allow\"})"),
+                "without policy every packet let through is allowed");
+    }
+
+    /** The sum of the agent's own exposition lines of a metric whose labels contain labels. */
+    double agentSum(String metric, String labels) {
+        return prometheus.get("http://" + AGENT_METRICS + "/metrics").stdout().lines()
+                .filter(l -> l.startsWith(metric) && l.contains(labels))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     @Test
