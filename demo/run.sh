@@ -161,6 +161,11 @@ iperf_pid=
 step "datapath counters (bin/vesicle metrics)"
 "$vesicle" metrics --pin-root "$pins"
 
+step "the agent's Prometheus metrics and probes (127.0.0.1:9962 in $node)"
+in_ns "$node" curl -sS http://127.0.0.1:9962/readyz
+in_ns "$node" curl -sS http://127.0.0.1:9962/metrics \
+    | grep -E '^vesicle_(forward_packets_total|endpoints|bpf_map_entries)' | grep -v ' 0\.0$' || true
+
 step "DEL both pods (and a second DEL, which must succeed too)"
 cni DEL "$prefix-pod-a" "$id_a" "$result_a"
 cni DEL "$prefix-pod-b" "$id_b" "$result_b"
