@@ -2,13 +2,18 @@ package io.vesicle.agent.metrics;
 
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -19,6 +24,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * {@code GET /healthz} (liveness: the process serves) and {@code GET /readyz} (readiness, see
  * {@link Readiness}). It is reachable from wherever the address is, so it takes little and parses
  * less: GET only (anything else 405), request bodies never read, small request heads, a few
- * threads, a cap on open connections, and idle connections closed after {@link #IDLE_TIMEOUT}.
+ * threads, a cap on open connections, one request per connection, and every connection closed
+ * {@link #CONNECTION_DEADLINE} after it was accepted whatever it is doing, so a client sending
+ * its request slowly holds a place under the cap no longer than that.
  */
 public final class MetricsServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsServer.class);
@@ -36,7 +44,7 @@ public final class MetricsServer implements AutoCloseable {
     /** Connections open at once; further ones wait in the kernel's accept queue. */
     static final int MAX_CONNECTIONS = 8;
     static final int MAX_REQUEST_HEAD_BYTES = 4096;
-    static final Duration IDLE_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration CONNECTION_DEADLINE = Duration.ofSeconds(10);
     private static final String TEXT = "text/plain; charset=utf-8";
     private static final String EXPOSITION = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -67,10 +75,10 @@ public final class MetricsServer implements AutoCloseable {
         http.setSendXPoweredBy(false);
         // A request with a body is answered without reading it, then the connection closes.
         http.setMaxUnconsumedRequestContentReads(0);
-        connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector = new ServerConnector(server, 1, 1, new DeadlineConnectionFactory(http));
         connector.setHost(address.getAddress().getHostAddress());
         connector.setPort(address.getPort());
-        connector.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        connector.setIdleTimeout(CONNECTION_DEADLINE.toMillis());
         connector.setAcceptQueueSize(16);
         server.addConnector(connector);
         server.addBean(new NetworkConnectionLimit(MAX_CONNECTIONS, connector));
@@ -116,6 +124,28 @@ public final class MetricsServer implements AutoCloseable {
         server = null;
     }
 
+    /** HTTP/1.1 connections each closed {@link #CONNECTION_DEADLINE} after accept, if still open. */
+    private static final class DeadlineConnectionFactory extends HttpConnectionFactory {
+        DeadlineConnectionFactory(HttpConfiguration http) {
+            super(http);
+        }
+
+        @Override
+        public Connection newConnection(Connector connector, EndPoint endPoint) {
+            Connection connection = super.newConnection(connector, endPoint);
+            Scheduler.Task deadline = connector.getScheduler().schedule(() -> endPoint.close(new TimeoutException(
+                    "open for " + CONNECTION_DEADLINE.toSeconds() + " s")), CONNECTION_DEADLINE.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            connection.addEventListener(new Connection.Listener() {
+                @Override
+                public void onClosed(Connection closed) {
+                    deadline.cancel();
+                }
+            });
+            return connection;
+        }
+    }
+
     private final class Probes extends Handler.Abstract {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
@@ -143,6 +173,7 @@ public final class MetricsServer implements AutoCloseable {
         private boolean answer(Response response, Callback callback, int status, String type, String body) {
             response.setStatus(status);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
             Content.Sink.write(response, true, body, callback);
             return true;
         }

@@ -183,6 +183,29 @@ class MetricsServerTest {
     }
 
     @Test
+    void aSlowSenderIsCutAtTheConnectionDeadline() throws IOException {
+        try (Socket slow = connect()) {
+            slow.setSoTimeout((int) MetricsServer.CONNECTION_DEADLINE.plusSeconds(20).toMillis());
+            long start = System.nanoTime();
+            slow.getOutputStream().write("GET /met".getBytes(StandardCharsets.US_ASCII));
+            slow.getOutputStream().flush();
+            assertEquals(-1, slow.getInputStream().read(), "closed without an answer");
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+            assertTrue(seconds >= MetricsServer.CONNECTION_DEADLINE.toSeconds() - 1, "cut after " + seconds + " s");
+        }
+        assertEquals(200, exchange(get("/healthz")).status(), "the others are served");
+    }
+
+    @Test
+    void oneRequestPerConnection() throws IOException {
+        try (Socket socket = connect()) {
+            Answer a = exchange(socket, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + get("/readyz"));
+            assertTrue(a.head().contains("Connection: close"), a.head());
+            assertEquals("ok\n", a.body(), "the second request is not answered");
+        }
+    }
+
+    @Test
     void aPortInUseIsAClearError() {
         UncheckedIOException e = assertThrows(UncheckedIOException.class,
                 () -> new MetricsServer(server.address(), metrics).start());
