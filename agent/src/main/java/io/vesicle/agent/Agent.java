@@ -15,6 +15,9 @@ import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
 import io.vesicle.cluster.ClusterState;
+import io.vesicle.agent.metrics.AgentMetrics;
+import io.vesicle.agent.metrics.MetricsServer;
+import io.vesicle.agent.metrics.Readiness;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -51,6 +54,9 @@ public final class Agent implements AutoCloseable {
     private ExecutorService builders;
     private EndpointManager endpoints;
     private ApiServer server;
+    private final Readiness readiness = new Readiness();
+    private AgentMetrics metrics;
+    private MetricsServer metricsServer;
     private EndpointManager.RestoreReport restoreReport;
     private ClusterState cluster;
     private NodePlan node;
@@ -76,10 +82,15 @@ public final class Agent implements AutoCloseable {
     public synchronized Agent start() {
         try {
             lockStateDir();
+            // Served first, so the liveness probe answers during a long restore; /readyz tells when it is over.
+            metrics = new AgentMetrics(readiness);
+            metricsServer = new MetricsServer(config.metricsAddress(), metrics).start();
             PinRoot.prepare(config.bpffsRoot());
             node = NodePlan.make(config, nodeNetns, cluster = ClusterSources.create(config.cluster().source(),
                     config.cluster().settings()));
             datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), node.gateway(), node.network()));
+            metrics.bindDatapath(datapath.stats());
+            readiness.datapathLoaded();
             ipam = new Ipam(config.stateDir().resolve("ipam"), node.podCIDR(), node.gateway(),
                     new NodeAddresses(datapath));
             AtomicInteger threads = new AtomicInteger();
@@ -89,10 +100,11 @@ public final class Agent implements AutoCloseable {
                 return t;
             });
             endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), node.gateway(),
-                    node.mtu(), checkpoint, builders);
+                    node.mtu(), checkpoint, builders, metrics);
             localPods = new LocalPods(cluster, config.nodeName(), node.joined());
             endpoints.listener(localPods);
-            restoreReport = endpoints.restore();
+            restoreReport = metrics.endpointRestore().record(endpoints::restore);
+            readiness.endpointsRestored();
             startClusterState();
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), node.podCIDR(),
                     node.gateway(), node.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
@@ -109,7 +121,8 @@ public final class Agent implements AutoCloseable {
                 config.network().routing().name().toLowerCase(java.util.Locale.ROOT),
                 node.network() == null ? "" : " over " + node.network().uplink().name() + " as "
                         + node.network().nodeIP().getHostAddress(),
-                config.cluster().source(), config.bpffsRoot(), config.stateDir(), config.apiSocket());
+                config.cluster().source(), config.bpffsRoot(), config.stateDir(), config.apiSocket(),
+                metricsServer.address());
         return this;
     }
 
@@ -271,6 +284,21 @@ public final class Agent implements AutoCloseable {
         return endpoints;
     }
 
+    /** The agent's meters, for parts that record into them. */
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
+    /** What /readyz answers; the cluster-state wiring feeds it. */
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    /** Where /metrics, /healthz and /readyz are served (the bound port). */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metricsServer.address();
+    }
+
     public EndpointManager.RestoreReport restoreReport() {
         return restoreReport;
     }
@@ -282,9 +310,13 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        readiness.stopping();
         try {
             if (server != null) {
                 server.close();
+            }
+            if (metricsServer != null) {
+                metricsServer.close();
             }
             if (cluster != null) {
                 cluster.close();
@@ -297,6 +329,9 @@ public final class Agent implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (metrics != null) {
+                metrics.close(); // before the datapath: its map-counting thread reads the maps
             }
             if (datapath != null) {
                 datapath.close();

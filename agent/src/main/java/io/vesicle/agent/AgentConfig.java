@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -35,14 +37,19 @@ import java.util.Objects;
  *                  root only); null when unset
  * @param network   how pods reach other nodes and the world
  * @param cluster   where the agent learns the cluster from
+ * @param metricsAddress where /metrics, /healthz and /readyz are served (default 127.0.0.1:9962;
+ *                  port 0: one the kernel picks)
  */
 public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, int mtu, Path bpffsRoot,
-                          Path stateDir, Path apiSocket, String apiGroup, Network network, Cluster cluster) {
+                          Path stateDir, Path apiSocket, String apiGroup, Network network, Cluster cluster,
+                          InetSocketAddress metricsAddress) {
     /** The pods' MTU in local mode, where no uplink is consulted: a 1500 underlay less VXLAN's 50 bytes. */
     public static final int DEFAULT_MTU = 1450;
     public static final Path DEFAULT_BPFFS_ROOT = Path.of("/sys/fs/bpf/vesicle");
     public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/vesicle");
     public static final Path DEFAULT_API_SOCKET = Path.of("/var/run/vesicle/vesicle.sock");
+    public static final InetSocketAddress DEFAULT_METRICS_ADDRESS =
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 9962);
     public static final int MIN_MTU = 576;
     public static final int MAX_MTU = 65535;
 
@@ -67,7 +74,8 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         ETCD_PREFIX("etcdPrefix", "etcd-prefix", true),
         ETCD_LEASE_TTL("etcdLeaseTTL", "etcd-lease-ttl", true),
         NODE_CIDR_MASK_SIZE("nodeCIDRMaskSize", "node-cidr-mask-size", true),
-        KUBECONFIG("kubeconfig", "kubeconfig", true);
+        KUBECONFIG("kubeconfig", "kubeconfig", true),
+        METRICS_ADDRESS("metricsAddress", "metrics-address");
 
         public final String yaml;
         public final String flag;
@@ -153,6 +161,7 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         Objects.requireNonNull(bpffsRoot, "bpffsRoot");
         Objects.requireNonNull(stateDir, "stateDir");
         Objects.requireNonNull(apiSocket, "apiSocket");
+        Objects.requireNonNull(metricsAddress, "metricsAddress");
     }
 
     /** A value and where it came from, for messages. */
@@ -269,7 +278,8 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         return new AgentConfig(nodeName, podCIDR, gateway, mtu,
                 path(settings, Key.BPFFS_ROOT, DEFAULT_BPFFS_ROOT),
                 path(settings, Key.STATE_DIR, DEFAULT_STATE_DIR),
-                apiSocket, group(settings.get(Key.API_GROUP)), network, new Cluster(source, sourceSettings));
+                apiSocket, group(settings.get(Key.API_GROUP)), network, new Cluster(source, sourceSettings),
+                socketAddress(settings.get(Key.METRICS_ADDRESS)));
     }
 
     private static Cidr podCidr(Setting setting) {
@@ -328,6 +338,38 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
             masquerade = Boolean.parseBoolean(value);
         }
         return new Network(routing, uplink, nodeIP, clusterCIDR, masquerade);
+    }
+
+    /**
+     * host:port with an IP address (IPv6 in brackets) and a port 0..65535; no name is resolved,
+     * so the agent never waits on DNS to start.
+     */
+    private static InetSocketAddress socketAddress(Setting setting) {
+        if (setting == null) {
+            return DEFAULT_METRICS_ADDRESS;
+        }
+        String text = setting.value().strip();
+        int colon = text.lastIndexOf(':');
+        String why = "'" + setting.value() + "' is not host:port with an IP address (IPv6 in brackets) and a port"
+                + " 0..65535, e.g. 127.0.0.1:9962 or [::1]:9962";
+        if (colon <= 0) {
+            throw bad(setting, Key.METRICS_ADDRESS, why);
+        }
+        String host = text.substring(0, colon);
+        String port = text.substring(colon + 1);
+        boolean v6 = host.startsWith("[") && host.endsWith("]") && host.length() > 2
+                && host.substring(1, host.length() - 1).matches("[0-9A-Fa-f:.]+");
+        boolean v4 = host.matches("\\d{1,3}(\\.\\d{1,3}){3}")
+                && java.util.Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) <= 255);
+        if (!(v4 || v6) || !port.matches("\\d{1,5}") || Integer.parseInt(port) > 65535) {
+            throw bad(setting, Key.METRICS_ADDRESS, why);
+        }
+        try {
+            // Only literals get here (digits, dots, and hex digits and colons in brackets): parsed, never looked up.
+            return new InetSocketAddress(InetAddress.getByName(host), Integer.parseInt(port));
+        } catch (IOException e) {
+            throw bad(setting, Key.METRICS_ADDRESS, why);
+        }
     }
 
     /** An existing group's name or id, as given. */

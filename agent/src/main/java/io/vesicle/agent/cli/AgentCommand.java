@@ -21,9 +21,10 @@ public final class AgentCommand {
     static final String USAGE = String.join("\n",
             "usage: vesicle agent [--config FILE] [--node-name NAME] [--pod-cidr CIDR] [--gateway IP] [--mtu N]",
             "                     [--bpffs-root DIR] [--state-dir DIR] [--api-socket PATH] [--api-group GROUP]",
+            "                     [--metrics-address HOST:PORT]",
             "",
             "Runs the node agent: loads and pins the datapath, restores the node's endpoints and serves the",
-            "local API. Flags override the keys of the YAML file (see README.md, 'The agent').");
+            "local API, and metrics and probes over HTTP. Flags override the keys of the YAML file (see README.md, 'The agent').");
 
     /** A configuration that cannot be used: exit 2, like a usage error. */
     public static final class ConfigError extends RuntimeException {

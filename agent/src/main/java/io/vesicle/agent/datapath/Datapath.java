@@ -48,6 +48,7 @@ public final class Datapath implements AutoCloseable {
     private final DatapathMaps maps;
     private final Program fromContainer;
     private final PodNamespaces podNamespaces;
+    private final DatapathStats stats;
     private final List<Realizer> realizers;
     /** The realizers that wire an existing veth, for {@link #attach}. */
     private final List<Realizer> nodeSide;
@@ -71,6 +72,7 @@ public final class Datapath implements AutoCloseable {
         this.maps = DatapathMaps.of(object);
         this.fromContainer = object.program(FROM_CONTAINER);
         this.podNamespaces = new PodNamespaces(nodeNs);
+        this.stats = new DatapathStats(maps, object.maps());
         this.nodeSide = List.of(new EndpointEntriesRealizer(nodeNs, maps), new HostRouteRealizer(nodeNs),
                 new TcProgramRealizer(nodeNs, fromContainer));
         List<Realizer> all = new ArrayList<>();
@@ -239,6 +241,11 @@ public final class Datapath implements AutoCloseable {
 
     public PodNamespaces podNamespaces() {
         return podNamespaces;
+    }
+
+    /** The counters and map fill, for metrics. */
+    public DatapathStats stats() {
+        return stats;
     }
 
     /** Whether the node has a link of that name. */

@@ -7,6 +7,7 @@ import io.vesicle.agent.datapath.EndpointWiring;
 import io.vesicle.agent.datapath.Realizer;
 import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.agent.metrics.AgentMetrics;
 import io.vesicle.agent.util.Throwables;
 import java.net.Inet4Address;
 import java.nio.file.Path;
@@ -77,6 +78,7 @@ public final class EndpointManager {
     private final int mtu;
     private final Checkpoint checkpoint;
     private final ExecutorService builders;
+    private final AgentMetrics metrics;
     /** Guarded by itself. */
     private final Map<AttachmentKey, Endpoint> registry = new LinkedHashMap<>();
     private volatile Listener listener = Listener.NONE;
@@ -117,7 +119,7 @@ public final class EndpointManager {
     }
 
     public EndpointManager(Datapath datapath, Ipam ipam, Path stateDir, Inet4Address gateway, int mtu,
-                           Checkpoint checkpoint, ExecutorService builders) {
+                           Checkpoint checkpoint, ExecutorService builders, AgentMetrics metrics) {
         this.datapath = datapath;
         this.ipam = ipam;
         this.store = new EndpointStore(stateDir);
@@ -125,6 +127,10 @@ public final class EndpointManager {
         this.mtu = mtu;
         this.checkpoint = checkpoint;
         this.builders = builders;
+        this.metrics = metrics;
+        for (Endpoint.State state : Endpoint.State.values()) {
+            metrics.endpointsInState(state.name().toLowerCase(java.util.Locale.ROOT), () -> count(state));
+        }
     }
 
     // ---- reading ----
@@ -165,6 +171,10 @@ public final class EndpointManager {
      * with the failure after everything the build did is undone.
      */
     public CompletableFuture<EndpointView> create(CreateRequest request) {
+        return AgentMetrics.time(metrics.endpointCreate(), createTimed(request));
+    }
+
+    private CompletableFuture<EndpointView> createTimed(CreateRequest request) {
         Optional<Endpoint> existing = endpoint(request.key());
         if (existing.isEmpty()) {
             return createFresh(request);
@@ -321,7 +331,7 @@ public final class EndpointManager {
     public CompletableFuture<Void> regenerate(AttachmentKey key, String reason) {
         Endpoint endpoint = endpoint(key).orElseThrow(() -> AgentException.notFound(null, "no endpoint " + key));
         return endpoint.queue.regenerate(reason, reasons -> {
-            build(endpoint, reasons);
+            metrics.endpointRegeneration().record(() -> build(endpoint, reasons));
             return null;
         });
     }
@@ -366,6 +376,10 @@ public final class EndpointManager {
      * completes with whether there was an endpoint. Succeeds when parts are already gone.
      */
     public CompletableFuture<Boolean> delete(AttachmentKey key) {
+        return AgentMetrics.time(metrics.endpointDelete(), deleteTimed(key));
+    }
+
+    private CompletableFuture<Boolean> deleteTimed(AttachmentKey key) {
         Optional<Endpoint> endpoint = endpoint(key);
         if (endpoint.isEmpty()) {
             // No endpoint: an address allocated through the API, or a veth of a create whose

@@ -36,7 +36,9 @@ public final class InProcessAgent implements AutoCloseable {
         this.stateDir = dir.resolve("state");
         this.socket = dir.resolve("api.sock");
         this.config = AgentConfig.load(null, Map.of("pod-cidr", podCIDR, "node-name", "n1", "bpffs-root",
-                pinRoot.toString(), "state-dir", stateDir.toString(), "api-socket", socket.toString()));
+                pinRoot.toString(), "state-dir", stateDir.toString(), "api-socket", socket.toString(),
+                // Served in the test JVM's namespace, the machine's: a port of the kernel's choice.
+                "metrics-address", "127.0.0.1:0"));
         this.client = new AgentClient(socket, Duration.ofSeconds(20));
     }
 
