@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.vesicle.cluster.Cidr;
 import io.vesicle.cluster.ClusterEvent;
@@ -25,9 +26,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /**
@@ -90,12 +93,22 @@ public final class KubernetesClusterState implements ClusterState {
 
     @Override
     public NodeAssignment join(LocalNode self) {
+        try {
+            return awaitAssignment(self);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClusterStateException("joining as Node/" + self.name() + ": interrupted", e);
+        }
+    }
+
+    private NodeAssignment awaitAssignment(LocalNode self) throws InterruptedException {
         String origin = "Node/" + self.name();
         long deadline = System.nanoTime() + joinTimeout.toNanos();
         String waitingFor = null;
+        String logged = null;
         while (true) {
             try {
-                Node node = client().nodes().withName(self.name()).get();
+                Node node = getNode(self.name(), deadline);
                 if (node == null) {
                     waitingFor = "no Node object named " + self.name();
                 } else {
@@ -113,18 +126,43 @@ public final class KubernetesClusterState implements ClusterState {
                             + config.getMasterUrl() + " refused: " + e.getMessage(), e);
                 }
                 waitingFor = "the API server at " + config.getMasterUrl() + " failed: " + e.getMessage();
+            } catch (TimeoutException e) {
+                // the deadline came during a request: what was known before is the better reason
+                waitingFor = waitingFor != null ? waitingFor : "no answer from the API server at " + config.getMasterUrl();
             }
             if (System.nanoTime() >= deadline) {
                 throw new ClusterStateException("joining as " + origin + ": gave up after "
                         + joinTimeout.toSeconds() + " s: " + waitingFor);
             }
-            LOG.info("joining as {}: waiting ({})", origin, waitingFor);
-            try {
-                Thread.sleep(JOIN_POLL_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ClusterStateException("joining as " + origin + ": interrupted", e);
+            if (!waitingFor.equals(logged)) {
+                LOG.info("joining as {}: waiting ({})", origin, waitingFor);
+                logged = waitingFor;
             }
+            Thread.sleep(JOIN_POLL_MILLIS);
+        }
+    }
+
+    /**
+     * The Node, or null when there is none; waits no later than the deadline (fabric8 retries a
+     * failing request with backoff for up to ~20 s, which would overrun it).
+     */
+    private Node getNode(String name, long deadline) throws InterruptedException, TimeoutException {
+        KubernetesClient client = client();
+        CompletableFuture<Node> answer = new CompletableFuture<>();
+        Thread request = new Thread(() -> {
+            try {
+                answer.complete(client.nodes().withName(name).get());
+            } catch (RuntimeException e) {
+                answer.completeExceptionally(e);
+            }
+        }, "vesicle-k8s-join");
+        request.setDaemon(true);
+        request.start();
+        try {
+            return answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof KubernetesClientException clientException ? clientException
+                    : new KubernetesClientException(e.getCause().toString(), e.getCause());
         }
     }
 
@@ -159,16 +197,18 @@ public final class KubernetesClusterState implements ClusterState {
         KubernetesClient client = client();
         degraded = "first listing not complete";
         informed = List.of(
-                new Informed<>(this, "Node", client.nodes().runnableInformer(0),
+                new Informed<>(this, "Node", reduced(client.nodes().runnableInformer(0), KubernetesObjects.NODE_FIELDS),
                         node -> Optional.of(KubernetesObjects.node(node)),
                         (node, origin) -> new ClusterEvent.NodeUpserted(node, origin),
                         (node, origin) -> new ClusterEvent.NodeDeleted(node.getMetadata().getName(), origin)),
-                new Informed<>(this, "Pod", client.pods().inAnyNamespace().runnableInformer(0),
+                new Informed<>(this, "Pod", reduced(client.pods().inAnyNamespace().runnableInformer(0),
+                        KubernetesObjects.POD_FIELDS),
                         KubernetesObjects::pod,
                         (pod, origin) -> new ClusterEvent.PodUpserted(pod, origin),
                         (pod, origin) -> new ClusterEvent.PodDeleted(pod.getMetadata().getNamespace(),
                                 pod.getMetadata().getName(), origin)),
-                new Informed<>(this, "Namespace", client.namespaces().runnableInformer(0),
+                new Informed<>(this, "Namespace", reduced(client.namespaces().runnableInformer(0),
+                        KubernetesObjects.NAMESPACE_FIELDS),
                         namespace -> Optional.of(KubernetesObjects.namespace(namespace)),
                         (namespace, origin) -> new ClusterEvent.NamespaceUpserted(namespace, origin),
                         (namespace, origin) -> new ClusterEvent.NamespaceDeleted(namespace.getMetadata().getName(),
@@ -184,6 +224,12 @@ public final class KubernetesClusterState implements ClusterState {
             });
         }
         return firstSync;
+    }
+
+    /** The informer keeping of each object only the fields the conversions read. */
+    private <T extends HasMetadata> SharedIndexInformer<T> reduced(SharedIndexInformer<T> informer, String[] fields) {
+        return informer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE,
+                informer.getApiTypeClass(), client.getKubernetesSerialization(), fields));
     }
 
     /** Queues work onto the event thread; after close it is dropped. */
@@ -227,6 +273,15 @@ public final class KubernetesClusterState implements ClusterState {
         if (closed) {
             return;
         }
+        try {
+            updateDegraded();
+        } catch (RuntimeException e) {
+            // A periodic task that throws is never run again: health would freeze.
+            LOG.warn("checking the Kubernetes watches failed", e);
+        }
+    }
+
+    private void updateDegraded() {
         String reason;
         List<String> notListed = informed.stream().filter(kind -> !kind.hasListed())
                 .map(Informed::plural).collect(Collectors.toList());

@@ -27,6 +27,15 @@ final class KubernetesObjects {
     /** Pods in these phases have stopped; the CNI plugin released their addresses for reuse. */
     private static final List<String> FINISHED_PHASES = List.of("Succeeded", "Failed");
 
+    /**
+     * The fields the conversions below read: the informers' caches keep only these (and the key and
+     * resourceVersion) of each object, not whole Pods and Nodes (a Node's status lists its images).
+     */
+    static final String[] NODE_FIELDS = {"spec.podCIDR", "spec.podCIDRs", "status.addresses"};
+    static final String[] POD_FIELDS = {"metadata.labels", "spec.nodeName", "spec.hostNetwork", "status.phase",
+        "status.podIP", "status.podIPs"};
+    static final String[] NAMESPACE_FIELDS = {"metadata.labels"};
+
     private KubernetesObjects() {
     }
 

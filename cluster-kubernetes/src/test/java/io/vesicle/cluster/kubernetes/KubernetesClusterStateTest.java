@@ -119,6 +119,16 @@ class KubernetesClusterStateTest {
     }
 
     @Test
+    @Timeout(value = 15, unit = TimeUnit.SECONDS) // fabric8's own retries of one request take ~20 s
+    void joinGivesUpAtItsDeadlineWhenTheAPIServerIsUnreachable() {
+        server.stopAgentPort();
+        ClusterStateException refused = assertThrows(ClusterStateException.class,
+                () -> create(Duration.ofSeconds(2), Map.of()).join(new LocalNode("n1", Cidr.parseAddress("192.168.50.1"))));
+        assertTrue(refused.getMessage().contains("Node/n1") && refused.getMessage().contains("the API server at http://127.0.0.1:"),
+                refused.getMessage());
+    }
+
+    @Test
     void joinRefusesAPodCIDROutsideTheClusterCIDR() {
         api.nodes().resource(node("n1", "192.168.50.1", "10.99.1.0/24")).create();
         ClusterStateException refused = assertThrows(ClusterStateException.class,
