@@ -256,7 +256,8 @@ public final class KubernetesClusterState implements ClusterState {
         if (informed.stream().anyMatch(other -> !other.hasListed() || other.isListing())) {
             return;
         }
-        String origin = kind.plural() + " listed at resourceVersion " + resourceVersion;
+        String origin = (synced ? kind.plural() + " relisted" : "Nodes, Pods and Namespaces listed")
+                + " (" + kind.plural() + " at resourceVersion " + resourceVersion + ")";
         if (!synced) {
             LOG.info("synced with the Kubernetes API at {}: {}", config.getMasterUrl(), origin);
         } else {
