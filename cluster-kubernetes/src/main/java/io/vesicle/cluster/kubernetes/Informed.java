@@ -102,10 +102,17 @@ final class Informed<T extends HasMetadata, V> {
         return informer.start().toCompletableFuture();
     }
 
+    /** Whether the API server refused (unauthorized, forbidden, no such resource); fabric8 wraps its exceptions. */
     private static boolean isRefusal(Throwable failure) {
-        return failure instanceof KubernetesClientException clientException
-                && (clientException.getCode() == 401 || clientException.getCode() == 403
-                || clientException.getCode() == 404);
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof KubernetesClientException clientException) {
+                int code = clientException.getCode();
+                if (code == 401 || code == 403 || code == 404) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     void stop() {

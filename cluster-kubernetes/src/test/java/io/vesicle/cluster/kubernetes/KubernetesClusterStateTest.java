@@ -34,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -303,6 +304,18 @@ class KubernetesClusterStateTest {
         api.pods().inNamespace("stays").withName("kept").delete();
         events.await(PodDeleted.class, e -> e.name().equals("kept"), "Pod/stays/kept delete after the catch-up");
         assertEquals(1, events.threads().size(), events.threads().toString());
+    }
+
+    @Test
+    void startFailsWhenTheAPIServerRefusesAListing() {
+        server.forbid("/api/v1/pods");
+        KubernetesClusterState state = create();
+        ExecutionException failed = assertThrows(ExecutionException.class,
+                () -> state.start(new RecordingHandler()).get(20, TimeUnit.SECONDS));
+        assertTrue(failed.getCause() instanceof ClusterStateException && failed.getCause().getMessage().contains("Pods")
+                && failed.getCause().getMessage().contains("forbidden"), failed.getCause().toString());
+        assertFalse(state.hasSynced());
+        assertTrue(state.degradedReason().orElseThrow().contains("Pods"), state.degradedReason().toString());
     }
 
     private static boolean hasAll(List<ClusterEvent> events, String... origins) {

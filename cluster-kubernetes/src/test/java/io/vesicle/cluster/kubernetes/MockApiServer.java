@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,6 +106,11 @@ final class MockApiServer implements AutoCloseable {
         dispatcher.compactedBefore.set(Long.parseLong(client.namespaces().list().getMetadata().getResourceVersion()));
     }
 
+    /** From now on GETs of this path (query excluded) are answered 403 Forbidden, as RBAC would. */
+    void forbid(String path) {
+        dispatcher.forbidden.add(path);
+    }
+
     /** How many GET requests for this path (query excluded) the store has answered. */
     int getsOf(String path) {
         return dispatcher.gets.getOrDefault(path, new AtomicInteger()).get();
@@ -126,6 +132,7 @@ final class MockApiServer implements AutoCloseable {
         private final KubernetesCrudDispatcher store;
         final AtomicLong compactedBefore = new AtomicLong();
         final Map<String, AtomicInteger> gets = new ConcurrentHashMap<>();
+        final Set<String> forbidden = ConcurrentHashMap.newKeySet();
 
         CompactingDispatcher(KubernetesCrudDispatcher store) {
             this.store = store;
@@ -137,8 +144,13 @@ final class MockApiServer implements AutoCloseable {
             int queryStart = path.indexOf('?');
             String query = queryStart < 0 ? "" : path.substring(queryStart + 1);
             if ("GET".equals(request.getMethod())) {
-                gets.computeIfAbsent(queryStart < 0 ? path : path.substring(0, queryStart), p -> new AtomicInteger())
-                        .incrementAndGet();
+                String pathOnly = queryStart < 0 ? path : path.substring(0, queryStart);
+                gets.computeIfAbsent(pathOnly, p -> new AtomicInteger()).incrementAndGet();
+                if (forbidden.contains(pathOnly)) {
+                    return new MockResponse().setResponseCode(403).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+                            + "\"metadata\":{},\"status\":\"Failure\",\"reason\":\"Forbidden\",\"code\":403,"
+                            + "\"message\":\"forbidden: the user cannot list resource at the cluster scope\"}");
+                }
                 String resourceVersion = queryParameter(query, "resourceVersion");
                 if ("true".equals(queryParameter(query, "watch")) && resourceVersion != null
                         && !resourceVersion.isEmpty() && Long.parseLong(resourceVersion) < compactedBefore.get()) {
