@@ -135,6 +135,7 @@ public final class Agent implements AutoCloseable {
         if (!node.joined()) {
             rejoinInBackground();
         }
+        readiness.clusterState(cluster::hasSynced, cluster::degradedReason);
         if (node.network() == null) {
             cluster.start(event -> { }); // one node: nothing remote to forward to
             return;
@@ -142,7 +143,8 @@ public final class Agent implements AutoCloseable {
         sync = new ClusterSync(config.nodeName(), node.network().nodeIP(), node.podCIDR(), node.clusterCIDR(),
                 new DatapathRemoteTarget(datapath.remote()));
         long started = System.nanoTime();
-        cluster.start(sync).whenComplete((ok, failure) -> {
+        ClusterSync judge = sync;
+        cluster.start(event -> metrics.clusterEvent(event).record(() -> judge.on(event))).whenComplete((ok, failure) -> {
             if (failure != null) {
                 LOG.error("cluster state from {}: first listing failed: {}", config.cluster().source(),
                         failure.getMessage());
