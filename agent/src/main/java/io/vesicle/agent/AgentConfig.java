@@ -315,9 +315,10 @@ public record AgentConfig(String nodeName, Cidr podCIDR, Inet4Address gateway, i
         Setting uplinkSetting = settings.get(Key.UPLINK);
         if (uplinkSetting != null) {
             uplink = uplinkSetting.value().strip();
-            if (uplink.isEmpty() || uplink.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 15
-                    || uplink.chars().anyMatch(c -> c == '/' || c == ':' || c <= ' ' || c == 0x7f)) {
-                throw bad(uplinkSetting, Key.UPLINK, "'" + uplinkSetting.value() + "' is not an interface name");
+            // Stricter than the kernel: the name also goes into the nftables rule, quoted.
+            if (!uplink.matches("[A-Za-z0-9._@-]{1,15}")) {
+                throw bad(uplinkSetting, Key.UPLINK, "'" + uplinkSetting.value() + "' is not an interface name"
+                        + " (1 to 15 of letters, digits, '.', '_', '@', '-')");
             }
         }
         Inet4Address nodeIP = settings.containsKey(Key.NODE_IP)

@@ -69,6 +69,11 @@ final class Masquerade implements NodeRealizer {
 
     /** The rule up to its counter, which nft lists with its values ("counter packets 3 bytes 252"). */
     private String match() {
+        if (!network.uplink().name().matches("[A-Za-z0-9._@-]+")) {
+            // The kernel allows quotes and backslashes in device names; nft's quoting does not escape them.
+            throw new IllegalArgumentException("uplink: '" + network.uplink().name()
+                    + "' cannot be named in an nftables rule; rename the device or set uplink");
+        }
         return "ip saddr " + network.podCIDR() + " ip daddr != @no_masquerade oifname \""
                 + network.uplink().name() + "\" counter";
     }
