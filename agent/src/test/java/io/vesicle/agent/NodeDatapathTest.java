@@ -188,6 +188,40 @@ class NodeDatapathTest {
     }
 
     @Test
+    void devicesOfTheRightNameButWrongKindOrSettingsAreReplaced() {
+        run("ip", "-n", node, "link", "add", "vsl_vxlan", "type", "vxlan", "id", "42", "dstport", "4789", "dev", "up0");
+        run("ip", "-n", node, "link", "add", "vsl_host", "type", "vxlan", "id", "43", "dstport", "4790", "dev", "up0");
+
+        open(RoutingMode.OVERLAY, true);
+
+        String vxlan = inNode("ip", "-d", "link", "show", "vsl_vxlan");
+        assertTrue(vxlan.contains("vxlan external") && vxlan.contains("dstport 8472"), vxlan);
+        assertTrue(inNode("ip", "-d", "link", "show", "vsl_host").contains("veth"));
+        assertEquals(List.of(), datapath.verifyNode());
+    }
+
+    @Test
+    void verifyNamesWhatDriftedAndReopeningRepairsIt() {
+        open(RoutingMode.OVERLAY, true);
+        run("ip", "-n", node, "route", "del", "10.244.0.0/16");
+        run("ip", "-n", node, "link", "set", "vsl_vxlan", "mtu", "1400");
+        run(in(node, "tc", "filter", "del", "dev", "vsl_host", "egress").toArray(String[]::new));
+        run(in(node, "nft", "delete", "table", "ip", "vesicle").toArray(String[]::new));
+        run("ip", "-n", node, "route", "add", "10.244.77.0/24", "dev", "vsl_host", "proto", "245");
+
+        List<String> drift = datapath.verifyNode();
+        assertEquals(5, drift.size(), drift.toString());
+        for (String expected : List.of("vsl_vxlan has MTU 1400, not 1450", "no program where from_host on tc egress"
+                + " of vsl_host belongs", "10.244.0.0/16 dev", "10.244.77.0/24 dev", "table ip vesicle is missing")) {
+            assertTrue(drift.stream().anyMatch(d -> d.contains(expected)), expected + " not in " + drift);
+        }
+
+        open(RoutingMode.OVERLAY, true);
+        assertEquals(List.of(), datapath.verifyNode());
+        assertEquals("", inNode("ip", "route", "show", "10.244.77.0/24").strip());
+    }
+
+    @Test
     void overlayRemoteStateIsTheIpcacheAndTheExemptNodes() {
         RemoteState remote = open(RoutingMode.OVERLAY, true).remote();
         remote.upsertNode("n2", NODE2_IP, Cidr.parse("10.244.2.0/24"));
