@@ -307,6 +307,7 @@ class NodeDatapathTest {
                 () -> remote.upsertNode("n8", Cidr.parseAddress("10.99.0.8"), Cidr.parse("10.244.8.0/24")));
         assertTrue(conflict.getMessage().contains("10.244.8.0/24"), conflict.getMessage());
         assertTrue(inNode("ip", "route", "show", "10.244.8.0/24").contains("via 10.99.0.254"));
+        assertEquals(Set.of(), bpftoolIpcache(), "a refused node leaves no entry");
     }
 
     @Test

@@ -84,11 +84,11 @@ final class RemoteNodeState implements RemoteState {
             }
         }
         RemoteNode previous = nodes.get(name);
+        if (nodeRoutes != null) {
+            nodeRoutes.put(routeTo(node)); // first: a route that is not ours refuses the node before any entry
+        }
         Map<IpcacheKey, IpcacheEntry> entries = entriesOf(node);
         entries.forEach(ipcache::put);
-        if (nodeRoutes != null) {
-            nodeRoutes.put(routeTo(node));
-        }
         if (previous != null && !previous.equals(node)) {
             for (IpcacheKey stale : entriesOf(previous).keySet()) {
                 if (!entries.containsKey(stale)) {
@@ -160,6 +160,9 @@ final class RemoteNodeState implements RemoteState {
             check(pod);
             desired.put(IpcacheKey.host(pod.ip()), entryOf(pod));
         }
+        // Routes first, as upsertNode: a route that is not ours refuses the sync before any entry changes.
+        int routesRemoved = uplinkRoutes.sync(nodeRoutes == null ? List.of()
+                : byName.values().stream().map(this::routeTo).toList());
         Map<IpcacheKey, IpcacheEntry> current = ipcache.entries();
         int put = 0;
         int removed = 0;
@@ -174,8 +177,6 @@ final class RemoteNodeState implements RemoteState {
                 removed++;
             }
         }
-        int routesRemoved = uplinkRoutes.sync(nodeRoutes == null ? List.of()
-                : byName.values().stream().map(this::routeTo).toList());
         nodes.clear();
         nodes.putAll(byName);
         nodesAtStart.clear();
