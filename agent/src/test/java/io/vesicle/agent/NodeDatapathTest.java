@@ -222,6 +222,19 @@ class NodeDatapathTest {
     }
 
     @Test
+    void unavailableNamesAMissingNodeDeviceOrIpcachePin() throws IOException {
+        open(RoutingMode.OVERLAY, true);
+        run("ip", "-n", node, "link", "del", "vsl_vxlan");
+        assertEquals(java.util.Optional.of("the node device vsl_vxlan is missing"), datapath.unavailableReason());
+        open(RoutingMode.OVERLAY, true);
+        assertTrue(datapath.unavailableReason().isEmpty());
+
+        java.nio.file.Files.delete(pinRoot.resolve("vsl_ipcache"));
+        assertEquals(java.util.Optional.of("the datapath map pin " + pinRoot.resolve("vsl_ipcache") + " is missing"),
+                datapath.unavailableReason());
+    }
+
+    @Test
     void overlayRemoteStateIsTheIpcacheAndTheExemptNodes() {
         RemoteState remote = open(RoutingMode.OVERLAY, true).remote();
         remote.upsertNode("n2", NODE2_IP, Cidr.parse("10.244.2.0/24"));
