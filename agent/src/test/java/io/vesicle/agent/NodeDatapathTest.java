@@ -250,11 +250,11 @@ class NodeDatapathTest {
         assertTrue(inNode("nft", "list", "ruleset").contains("10.99.0.2"));
         assertEquals("", inNode("ip", "route", "show", "10.244.2.0/24").strip(), "no node route in overlay mode");
 
-        // The node moves: its old entries go, the pod behind it stays until the source says.
+        // The node changes address and CIDR: its old entries go, the pod behind it follows it.
         remote.upsertNode("n2", NODE3_IP, Cidr.parse("10.244.3.0/24"));
         assertEquals(Set.of("10.99.0.3/32 identity 6 tunnel 0.0.0.0 flags 0",
                 "10.244.3.0/24 identity 0 tunnel 10.99.0.3 flags 1",
-                "10.244.2.7/32 identity 5 tunnel 10.99.0.2 flags 0"), bpftoolIpcache());
+                "10.244.2.7/32 identity 5 tunnel 10.99.0.3 flags 0"), bpftoolIpcache());
         remote.removePod(Cidr.parseAddress("10.244.2.7"));
         remote.upsertPod(Cidr.parseAddress("10.244.3.9"), NODE3_IP, 5);
         remote.removeNode("n2");

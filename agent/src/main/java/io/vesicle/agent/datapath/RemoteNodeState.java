@@ -95,6 +95,9 @@ final class RemoteNodeState implements RemoteState {
                     ipcache.remove(stale);
                 }
             }
+            if (!previous.underlayIP().equals(underlayIP)) {
+                movePods(previous.underlayIP(), underlayIP);
+            }
             if (nodeRoutes != null && !previous.podCIDR().equals(podCIDR)) {
                 nodeRoutes.delete(routeTo(previous));
             }
@@ -102,6 +105,19 @@ final class RemoteNodeState implements RemoteState {
         nodes.put(name, node);
         LOG.info("node {}: {} behind {}", name, podCIDR, underlayIP.getHostAddress());
         updateMasquerade();
+    }
+
+    /** The pods behind a node that changed its address follow it. */
+    private void movePods(Inet4Address from, Inet4Address to) {
+        int moved = 0;
+        for (Map.Entry<IpcacheKey, IpcacheEntry> e : ipcache.entries().entrySet()) {
+            IpcacheEntry entry = e.getValue();
+            if (entry.node().filter(from::equals).isPresent()) {
+                ipcache.put(e.getKey(), new IpcacheEntry(entry.identity(), to, entry.flags()));
+                moved++;
+            }
+        }
+        LOG.info("{} pods moved from {} to {}", moved, from.getHostAddress(), to.getHostAddress());
     }
 
     @Override
