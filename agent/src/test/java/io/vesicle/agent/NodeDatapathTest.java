@@ -188,6 +188,53 @@ class NodeDatapathTest {
     }
 
     @Test
+    void devicesOfTheRightNameButWrongKindOrSettingsAreReplaced() {
+        run("ip", "-n", node, "link", "add", "vsl_vxlan", "type", "vxlan", "id", "42", "dstport", "4789", "dev", "up0");
+        run("ip", "-n", node, "link", "add", "vsl_host", "type", "vxlan", "id", "43", "dstport", "4790", "dev", "up0");
+
+        open(RoutingMode.OVERLAY, true);
+
+        String vxlan = inNode("ip", "-d", "link", "show", "vsl_vxlan");
+        assertTrue(vxlan.contains("vxlan external") && vxlan.contains("dstport 8472"), vxlan);
+        assertTrue(inNode("ip", "-d", "link", "show", "vsl_host").contains("veth"));
+        assertEquals(List.of(), datapath.verifyNode());
+    }
+
+    @Test
+    void verifyNamesWhatDriftedAndReopeningRepairsIt() {
+        open(RoutingMode.OVERLAY, true);
+        run("ip", "-n", node, "route", "del", "10.244.0.0/16");
+        run("ip", "-n", node, "link", "set", "vsl_vxlan", "mtu", "1400");
+        run(in(node, "tc", "filter", "del", "dev", "vsl_host", "egress").toArray(String[]::new));
+        run(in(node, "nft", "delete", "table", "ip", "vesicle").toArray(String[]::new));
+        run("ip", "-n", node, "route", "add", "10.244.77.0/24", "dev", "vsl_host", "proto", "245");
+
+        List<String> drift = datapath.verifyNode();
+        assertEquals(5, drift.size(), drift.toString());
+        for (String expected : List.of("vsl_vxlan has MTU 1400, not 1450", "no program where from_host on tc egress"
+                + " of vsl_host belongs", "10.244.0.0/16 dev", "10.244.77.0/24 dev", "table ip vesicle is missing")) {
+            assertTrue(drift.stream().anyMatch(d -> d.contains(expected)), expected + " not in " + drift);
+        }
+
+        open(RoutingMode.OVERLAY, true);
+        assertEquals(List.of(), datapath.verifyNode());
+        assertEquals("", inNode("ip", "route", "show", "10.244.77.0/24").strip());
+    }
+
+    @Test
+    void unavailableNamesAMissingNodeDeviceOrIpcachePin() throws IOException {
+        open(RoutingMode.OVERLAY, true);
+        run("ip", "-n", node, "link", "del", "vsl_vxlan");
+        assertEquals(java.util.Optional.of("the node device vsl_vxlan is missing"), datapath.unavailableReason());
+        open(RoutingMode.OVERLAY, true);
+        assertTrue(datapath.unavailableReason().isEmpty());
+
+        java.nio.file.Files.delete(pinRoot.resolve("vsl_ipcache"));
+        assertEquals(java.util.Optional.of("the datapath map pin " + pinRoot.resolve("vsl_ipcache") + " is missing"),
+                datapath.unavailableReason());
+    }
+
+    @Test
     void overlayRemoteStateIsTheIpcacheAndTheExemptNodes() {
         RemoteState remote = open(RoutingMode.OVERLAY, true).remote();
         remote.upsertNode("n2", NODE2_IP, Cidr.parse("10.244.2.0/24"));
@@ -203,11 +250,11 @@ class NodeDatapathTest {
         assertTrue(inNode("nft", "list", "ruleset").contains("10.99.0.2"));
         assertEquals("", inNode("ip", "route", "show", "10.244.2.0/24").strip(), "no node route in overlay mode");
 
-        // The node moves: its old entries go, the pod behind it stays until the source says.
+        // The node changes address and CIDR: its old entries go, the pod behind it follows it.
         remote.upsertNode("n2", NODE3_IP, Cidr.parse("10.244.3.0/24"));
         assertEquals(Set.of("10.99.0.3/32 identity 6 tunnel 0.0.0.0 flags 0",
                 "10.244.3.0/24 identity 0 tunnel 10.99.0.3 flags 1",
-                "10.244.2.7/32 identity 5 tunnel 10.99.0.2 flags 0"), bpftoolIpcache());
+                "10.244.2.7/32 identity 5 tunnel 10.99.0.3 flags 0"), bpftoolIpcache());
         remote.removePod(Cidr.parseAddress("10.244.2.7"));
         remote.upsertPod(Cidr.parseAddress("10.244.3.9"), NODE3_IP, 5);
         remote.removeNode("n2");
@@ -273,6 +320,7 @@ class NodeDatapathTest {
                 () -> remote.upsertNode("n8", Cidr.parseAddress("10.99.0.8"), Cidr.parse("10.244.8.0/24")));
         assertTrue(conflict.getMessage().contains("10.244.8.0/24"), conflict.getMessage());
         assertTrue(inNode("ip", "route", "show", "10.244.8.0/24").contains("via 10.99.0.254"));
+        assertEquals(Set.of(), bpftoolIpcache(), "a refused node leaves no entry");
     }
 
     @Test

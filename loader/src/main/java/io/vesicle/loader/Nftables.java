@@ -28,7 +28,11 @@ public final class Nftables {
     public static String apply(NetNs ns, String commands) {
         Objects.requireNonNull(commands, "commands");
         String[] texts = new String[2];
-        int ret = run0(NetNs.fdOf(ns), commands, texts);
+        int ret;
+        synchronized (Nftables.class) {
+            // libnftables initialises process-wide state on first use and is not documented thread-safe.
+            ret = run0(NetNs.fdOf(ns), commands, texts);
+        }
         String what = "nftables in " + NetNs.describe(ns);
         Errors.check(ret, what);
         if (ret == 1) {

@@ -33,6 +33,14 @@ public record NodeNetwork(RoutingMode mode, Uplink uplink, Inet4Address nodeIP, 
         if (clusterCIDRs.isEmpty()) {
             throw new IllegalArgumentException("clusterCIDR: at least one prefix is needed");
         }
+        for (int i = 0; i < clusterCIDRs.size(); i++) {
+            for (int j = i + 1; j < clusterCIDRs.size(); j++) {
+                if (clusterCIDRs.get(i).overlaps(clusterCIDRs.get(j))) {
+                    throw new IllegalArgumentException("clusterCIDR: " + clusterCIDRs.get(i) + " and "
+                            + clusterCIDRs.get(j) + " overlap");
+                }
+            }
+        }
         if (clusterCIDRs.stream().noneMatch(c -> c.overlaps(podCIDR) && c.prefixLength() <= podCIDR.prefixLength())) {
             throw new IllegalArgumentException("podCIDR " + podCIDR + " is not inside the clusterCIDR " + clusterCIDRs);
         }

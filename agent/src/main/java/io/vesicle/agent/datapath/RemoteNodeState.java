@@ -84,16 +84,19 @@ final class RemoteNodeState implements RemoteState {
             }
         }
         RemoteNode previous = nodes.get(name);
+        if (nodeRoutes != null) {
+            nodeRoutes.put(routeTo(node)); // first: a route that is not ours refuses the node before any entry
+        }
         Map<IpcacheKey, IpcacheEntry> entries = entriesOf(node);
         entries.forEach(ipcache::put);
-        if (nodeRoutes != null) {
-            nodeRoutes.put(routeTo(node));
-        }
         if (previous != null && !previous.equals(node)) {
             for (IpcacheKey stale : entriesOf(previous).keySet()) {
                 if (!entries.containsKey(stale)) {
                     ipcache.remove(stale);
                 }
+            }
+            if (!previous.underlayIP().equals(underlayIP)) {
+                movePods(previous.underlayIP(), underlayIP);
             }
             if (nodeRoutes != null && !previous.podCIDR().equals(podCIDR)) {
                 nodeRoutes.delete(routeTo(previous));
@@ -102,6 +105,19 @@ final class RemoteNodeState implements RemoteState {
         nodes.put(name, node);
         LOG.info("node {}: {} behind {}", name, podCIDR, underlayIP.getHostAddress());
         updateMasquerade();
+    }
+
+    /** The pods behind a node that changed its address follow it. */
+    private void movePods(Inet4Address from, Inet4Address to) {
+        int moved = 0;
+        for (Map.Entry<IpcacheKey, IpcacheEntry> e : ipcache.entries().entrySet()) {
+            IpcacheEntry entry = e.getValue();
+            if (entry.node().filter(from::equals).isPresent()) {
+                ipcache.put(e.getKey(), new IpcacheEntry(entry.identity(), to, entry.flags()));
+                moved++;
+            }
+        }
+        LOG.info("{} pods moved from {} to {}", moved, from.getHostAddress(), to.getHostAddress());
     }
 
     @Override
@@ -160,6 +176,9 @@ final class RemoteNodeState implements RemoteState {
             check(pod);
             desired.put(IpcacheKey.host(pod.ip()), entryOf(pod));
         }
+        // Routes first, as upsertNode: a route that is not ours refuses the sync before any entry changes.
+        int routesRemoved = uplinkRoutes.sync(nodeRoutes == null ? List.of()
+                : byName.values().stream().map(this::routeTo).toList());
         Map<IpcacheKey, IpcacheEntry> current = ipcache.entries();
         int put = 0;
         int removed = 0;
@@ -174,8 +193,6 @@ final class RemoteNodeState implements RemoteState {
                 removed++;
             }
         }
-        int routesRemoved = uplinkRoutes.sync(nodeRoutes == null ? List.of()
-                : byName.values().stream().map(this::routeTo).toList());
         nodes.clear();
         nodes.putAll(byName);
         nodesAtStart.clear();

@@ -38,7 +38,7 @@ public interface RemoteState {
     /**
      * Adds or replaces the node: its pod CIDR (behind its underlay address), its underlay address
      * (identity remote-node) and, in native mode, the route to its pod CIDR. A previous state of
-     * the same node (another address or CIDR) is removed.
+     * the same node (another address or CIDR) is removed; the pods behind it follow a new address.
      */
     void upsertNode(String name, Inet4Address underlayIP, Cidr podCIDR);
 
