@@ -10,8 +10,8 @@
 # Single-stream TCP (iperf3), 64-byte UDP (iperf3 -l 64 -b 0; Mbit/s of payload received is
 # proportional to the packet rate) and TCP request/response latency (sockperf ping-pong).
 #   ROUNDS=3 SECONDS_PER_RUN=4 VARIANTS="overlay native flannel underlay" bench/cross-node.sh
-# Needs `make build`. Everything lives in namespaces vbench<pid>-*, /tmp/vbench<pid> and
-# /sys/fs/bpf/vbench<pid>-*, removed on exit.
+# Needs `make build`. Everything lives in namespaces vbench<pid>-*, /tmp/vbench<pid>,
+# /dev/shm/vbench<pid>-etcd and /sys/fs/bpf/vbench<pid>-*, removed on exit.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-3}
@@ -98,8 +98,8 @@ vesicle_pair() {
     for n in "$i" "$j"; do
         topo_node "$n"
         topo_agent "$n" "$mode" "$cidr" "/vbench-$mode"
+        topo_await_agent "$n"
     done
-    for n in "$i" "$j"; do topo_await_agent "$n"; done
     for n in "$i" "$j"; do topo_pod "$n" "$mode$n" >/dev/null; done
     bench_servers "$prefix-$mode$j" "$(topo_pod_ip "$mode$j")"
     await_reach "$prefix-$mode$i" "$(topo_pod_ip "$mode$j")"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the network benchmarks (sourced): servers in a namespace, one measurement round of
 # single-stream TCP, 64-byte UDP and TCP request/response latency, medians and ratios from the
-# rounds. The caller sets prefix, secs and results (a file), and kills bench_pids on exit.
+# rounds. The caller sources demo/topology.sh first (in_ns, topo_kill), sets prefix, secs and
+# results (a file), and calls bench_stop_servers on exit.
 
 bench_pids=()
 
@@ -24,7 +25,7 @@ bench_servers() {
 
 bench_stop_servers() {
     local pid
-    for pid in "${bench_pids[@]}"; do kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    for pid in "${bench_pids[@]}"; do topo_kill "$pid"; done
     bench_pids=()
 }
 

@@ -13,10 +13,11 @@ secs=${SECONDS_PER_RUN:-4}
 prefix="vbench$$"
 pins="/sys/fs/bpf/$prefix"
 results=$(mktemp)
+# shellcheck source=demo/topology.sh
+. "$top/demo/topology.sh"
 # shellcheck source=bench/measure.sh
 . "$here/measure.sh"
 
-in_ns() { local ns=$1; shift; nsenter --net="/var/run/netns/$ns" -- "$@"; }
 cleanup() {
     set +e
     bench_stop_servers
@@ -24,8 +25,6 @@ cleanup() {
     rm -rf "$pins" "$results"
 }
 trap cleanup EXIT
-
-mkns() { ip netns add "$1"; ip -n "$1" link set lo up; }
 
 # --- veth: the two pods joined by one veth pair, no node between them (the ceiling)
 setup_veth() {

@@ -6,8 +6,9 @@
 # of what the underlay carries, a pod reaching a host outside the cluster (which sees the node's
 # address), the datapath's counters, a clean stop of the agents (SIGTERM) and a full cleanup.
 #   demo/run.sh [--native]
-# Everything lives in namespaces vdemo<pid>-*, /tmp/vdemo<pid> and /sys/fs/bpf/vdemo<pid>-*; the
-# root namespace is never touched. Leftovers of a killed demo are removed on the next run.
+# Everything lives in namespaces vdemo<pid>-*, /tmp/vdemo<pid>, /dev/shm/vdemo<pid>-etcd and
+# /sys/fs/bpf/vdemo<pid>-*; the root namespace is never touched. Leftovers of a killed demo are
+# removed on the next run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 vesicle="$top/bin/vesicle"
@@ -37,16 +38,18 @@ topo_node 2
 ip -n "$prefix-n1" -br addr show dev eth0
 ip -n "$prefix-n1" route
 
-step "etcd on the underlay ($TOPO_ETCD:2379), its data in $work/etcd"
+step "etcd on the underlay ($TOPO_ETCD:2379), its data in /dev/shm/$prefix-etcd"
 topo_etcd
 echo "etcd answers"
 
 step "agents ($mode mode) on both nodes, each in its node's namespace"
-topo_agent 1 "$mode"
-topo_agent 2 "$mode"
+for i in 1 2; do
+    # One after the other: the first agent sets the cluster's CIDR in etcd, and two JVMs starting
+    # side by side on a small machine are slow to make their first etcd call.
+    topo_agent "$i" "$mode"
+    topo_await_agent "$i"
+done
 cat "$work/n1/agent.yaml"
-topo_await_agent 1
-topo_await_agent 2
 "$vesicle" status --api-socket "$work/n1/vesicle.sock"
 
 step "ADD: the runtime execs bin/vesicle-cni for each pod (pod-a, pod-b on node1; pod-c, pod-d on node2)"
@@ -71,7 +74,7 @@ for i in $(seq 100); do
     [ "$i" = 100 ] && { echo "node2's pods never became reachable from node1"; exit 1; }
     sleep 0.2
 done
-in_ns "$prefix-n1" bpftool map dump pinned "/sys/fs/bpf/$prefix-n1/vsl_ipcache" | head -n 40
+topo_ipcache 1
 ip -n "$prefix-n1" route
 
 step "ping across nodes: pod-a ($ip_a, node1) -> pod-c ($ip_c, node2), and within node1: pod-a -> pod-b"
@@ -116,9 +119,10 @@ step "DEL every pod (and pod-d twice: a repeated DEL must succeed)"
 for pod in pod-a pod-b; do topo_cni DEL 1 "$pod"; done
 for pod in pod-c pod-d; do topo_cni DEL 2 "$pod"; done
 topo_cni DEL 2 pod-d
-# Pod veths only: vsl_host/vsl_net are the node's own pair.
-echo "pod veths left: node1 $(ip -n "$prefix-n1" -o link show type veth | grep -vc vsl_ || true)," \
-    "node2 $(ip -n "$prefix-n2" -o link show type veth | grep -vc vsl_ || true)"
+# What is left is the node's own: vsl_host/vsl_net (a veth pair) and vsl_vxlan.
+for i in 1 2; do
+    echo "node$i's links now: $(ip -n "$prefix-n$i" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | xargs)"
+done
 
 step "stopping the agents (SIGTERM)"
 for i in 1 2; do

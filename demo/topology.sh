@@ -28,24 +28,33 @@ topo_sweep() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
         ip netns del "$ns" 2>/dev/null || true
     done
-    for dir in /tmp/"$kind"[0-9]* /sys/fs/bpf/"$kind"[0-9]*; do
+    for dir in /tmp/"$kind"[0-9]* /dev/shm/"$kind"[0-9]* /sys/fs/bpf/"$kind"[0-9]*; do
         [ -e "$dir" ] || continue
         pid=${dir##*/"$kind"}; pid=${pid%%[!0-9]*}
         kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
     done
 }
 
+# topo_kill PID: SIGKILL to PID if it is still a child of this script (a pid that ended may have
+# been reused by anyone's process), then reaps it.
+topo_kill() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    [ "$(cut -d' ' -f2 <<<"$stat")" = "$$" ] || return 0
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # Kills what we started (by pid), removes our namespaces, work directory and pins.
 topo_cleanup() {
     local pid ns
-    for pid in "${topo_pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
+    for pid in "${topo_pids[@]}"; do topo_kill "$pid"; done
     topo_pids=()
     for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-" || true); do
         ip netns del "$ns" 2>/dev/null
     done
-    rm -rf "$work" /sys/fs/bpf/"$prefix"-*
+    rm -rf "$work" /dev/shm/"$prefix"-etcd /sys/fs/bpf/"$prefix"-*
 }
 
 # The underlay bridge and the external host.
@@ -75,10 +84,12 @@ topo_node() {
     in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
 }
 
-# One etcd member in the underlay namespace, data under $work/etcd; returns once it answers.
+# One etcd member in the underlay namespace, its data in memory (/dev/shm/$prefix-etcd: no fsync
+# waits behind a busy disk), its log in $work/etcd; returns once it answers.
 topo_etcd() {
     mkdir -p "$work/etcd"
-    nsenter --net="/var/run/netns/$prefix-ul" -- etcd --name "$prefix" --data-dir "$work/etcd/data" \
+    mkdir -m 700 "/dev/shm/$prefix-etcd"
+    nsenter --net="/var/run/netns/$prefix-ul" -- etcd --name "$prefix" --data-dir "/dev/shm/$prefix-etcd/data" \
         --listen-client-urls "http://$TOPO_ETCD:2379" --advertise-client-urls "http://$TOPO_ETCD:2379" \
         --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
         --initial-cluster "$prefix=http://127.0.0.1:2380" --log-level warn >"$work/etcd/log" 2>&1 &
@@ -118,11 +129,12 @@ YAML
     echo $! >"$dir/agent.pid"
 }
 
-# topo_await_agent I: until node I's agent answers (bin/vesicle status); its log if it exits.
+# topo_await_agent I: until node I's agent serves its API (it creates the socket only once it is
+# ready; polling the file costs no JVM start beside the agent's own); its log if it exits.
 topo_await_agent() {
     local dir="$work/n$1" i
-    for i in $(seq 300); do
-        "$top/bin/vesicle" status --api-socket "$dir/vesicle.sock" >/dev/null 2>&1 && return 0
+    for i in $(seq 600); do
+        [ -S "$dir/vesicle.sock" ] && return 0
         kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null || break
         sleep 0.2
     done
@@ -162,6 +174,21 @@ topo_cni() {
 topo_pod() {
     mkns "$prefix-$2"
     topo_cni ADD "$1" "$2"
+}
+
+# topo_ipcache I: node I's ipcache as the kernel holds it (bpftool's raw bytes, decoded here:
+# struct ipcache_key {u32 prefixlen (32 + IPv4 length); u8 family; u8 pad[3]; be32 addr; ...},
+# struct ipcache_value {u32 identity; be32 tunnel_endpoint; u8 flags; ...}), one prefix a line.
+topo_ipcache() {
+    in_ns "$prefix-n$1" bpftool -j map dump pinned "/sys/fs/bpf/$prefix-n$1/vsl_ipcache" >"$work/ipcache.json"
+    jq -r '
+        def byte: ltrimstr("0x") | explode
+                  | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
+        def le32: map(byte) | .[0] + .[1] * 256 + .[2] * 65536 + .[3] * 16777216;
+        def ip4: map(byte | tostring) | join(".");
+        .[] | "\(.key[8:12] | ip4)/\(.key[0:4] | le32 - 32)\tidentity \(.value[0:4] | le32)"
+              + "\ttunnel endpoint \(.value[4:8] | ip4)\tflags \(.value[8:9] | map(byte) | .[0])"
+    ' "$work/ipcache.json" | sort -V || { echo "(bpftool printed:)"; cat "$work/ipcache.json"; }
 }
 
 # topo_pod_ip NAME: the pod's eth0 IPv4 address.

@@ -93,6 +93,9 @@ abstract class ClusterConnectivityTestBase {
         try {
             assertEquals(from.ip(), Echo.probe(from.netns(), "tcp", to.ip(), PER_TARGET), "the probe under capture");
             assertTrue(Shell.awaitPing(from.netns(), to.ip(), Duration.ofSeconds(5)), "ping under capture");
+            // The verdict is on what was captured, whatever this wait ends with.
+            capture.awaitFrames(seen -> seen.stream().anyMatch(f -> f.innerSource().equals(from.ip()))
+                    && seen.stream().anyMatch(f -> f.innerSource().equals(to.ip())), Duration.ofSeconds(15));
         } finally {
             frames = capture.stop();
         }

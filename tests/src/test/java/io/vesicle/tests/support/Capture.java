@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * A packet capture with tshark, the independent witness of what goes over a wire: started on one
@@ -82,6 +83,30 @@ public final class Capture implements AutoCloseable {
             return capture.errors().contains("Capturing on");
         });
         return capture;
+    }
+
+    /**
+     * Waits until the frames seen so far satisfy wanted (tshark reads what dumpcap captured with a
+     * lag, more so on a busy machine); false when they do not within the bound.
+     */
+    public boolean awaitFrames(Predicate<List<Frame>> wanted, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<Frame> seen;
+            synchronized (frames) {
+                seen = List.copyOf(frames);
+            }
+            if (wanted.test(seen)) {
+                return true;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        return false;
     }
 
     /** Stops the capture (SIGINT, as at a terminal: tshark prints what it still holds) and returns every frame. */

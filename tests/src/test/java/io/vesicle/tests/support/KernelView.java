@@ -69,15 +69,8 @@ public final class KernelView {
 
     /** The entries of the endpoint map pinned at pin, sorted by key (an ifindex when keyIsIfindex, else an address). */
     public static List<EndpointEntry> endpointEntries(String nodeNetns, Path pin, boolean keyIsIfindex) {
-        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned", pin.toString());
-        JsonNode dump;
-        try {
-            dump = CniRuntime.JSON.readTree(out);
-        } catch (IOException e) {
-            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
-        }
         Map<String, EndpointEntry> sorted = new TreeMap<>();
-        for (JsonNode element : dump) {
+        for (JsonNode element : dump(nodeNetns, pin)) {
             ByteBuffer key = bytes(element.path("key"));
             ByteBuffer value = bytes(element.path("value"));
             if (value.capacity() != 32) {
@@ -103,16 +96,8 @@ public final class KernelView {
      * sorted; {@code struct ipcache_key}'s prefix length counts the 32 bits before the address.
      */
     public static Map<String, IpcacheEntry> ipcache(String nodeNetns, Path pinRoot) {
-        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned",
-                pinRoot.resolve(DatapathMaps.IPCACHE).toString());
-        JsonNode dump;
-        try {
-            dump = CniRuntime.JSON.readTree(out);
-        } catch (IOException e) {
-            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
-        }
         Map<String, IpcacheEntry> sorted = new TreeMap<>();
-        for (JsonNode element : dump) {
+        for (JsonNode element : dump(nodeNetns, pinRoot.resolve(DatapathMaps.IPCACHE))) {
             ByteBuffer key = bytes(element.path("key"));
             ByteBuffer value = bytes(element.path("value"));
             if (key.capacity() != 24 || value.capacity() != 12) {
@@ -169,6 +154,16 @@ public final class KernelView {
             throw new IllegalStateException("ip printed no JSON: " + out, e);
         }
         return names;
+    }
+
+    /** The entries of the map pinned at pin as bpftool prints them (-j: raw bytes, and BTF's view). */
+    private static JsonNode dump(String nodeNetns, Path pin) {
+        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned", pin.toString());
+        try {
+            return CniRuntime.JSON.readTree(out);
+        } catch (IOException e) {
+            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
+        }
     }
 
     private static String inNode(String nodeNetns, String... command) {
