@@ -8,6 +8,7 @@ import io.vesicle.cluster.PodInfo;
 import java.net.Inet4Address;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
@@ -91,10 +92,19 @@ public final class ClusterSync implements ClusterEvents {
             return;
         }
         target.upsertNode(node.name(), node.underlayIP(), node.podCIDR());
-        // Pods waiting for their node, or moving with a changed underlay address.
-        for (PodInfo pod : pods.values()) {
-            if (pod.nodeName().equals(node.name())) {
+        // Pods waiting for their node, or moving with a changed underlay address; those outside
+        // the node's (new) pod CIDR are refused as on arrival.
+        for (PodInfo pod : List.copyOf(pods.values())) {
+            if (!pod.nodeName().equals(node.name())) {
+                continue;
+            }
+            if (node.podCIDR().contains(pod.ip())) {
                 target.upsertPod(pod.ip(), node.underlayIP(), POD_IDENTITY);
+            } else {
+                refuse(origin + " (pod " + key(pod) + ")", "the pod's address " + pod.ip().getHostAddress()
+                        + " is outside the node's pod CIDR " + node.podCIDR());
+                // In the datapath only if it fitted the node's former pod CIDR.
+                forgetPod(key(pod), before != null && before.podCIDR().contains(pod.ip()));
             }
         }
     }
@@ -158,25 +168,45 @@ public final class ClusterSync implements ClusterEvents {
             removePod(key);
             return;
         }
+        if (clusterCIDR != null && !clusterCIDR.contains(pod.ip())) {
+            refuse(origin, "its address " + pod.ip().getHostAddress() + " is outside the cluster CIDR " + clusterCIDR);
+            removePod(key);
+            return;
+        }
+        RemoteTarget.RemoteNode node = nodes.get(pod.nodeName());
+        if (node != null && !node.podCIDR().contains(pod.ip())) {
+            // Else a node could draw another node's traffic (or a node address) into its tunnel.
+            refuse(origin, "its address " + pod.ip().getHostAddress() + " is outside its node " + node.name()
+                    + "'s pod CIDR " + node.podCIDR());
+            removePod(key);
+            return;
+        }
         PodInfo before = pods.get(key);
         if (before != null && !before.ip().equals(pod.ip())) {
             removePod(key);
         }
         pods.put(key, pod);
         addressOwner.put(pod.ip(), key);
-        RemoteTarget.RemoteNode node = nodes.get(pod.nodeName());
         if (node != null) {
             target.upsertPod(pod.ip(), node.underlayIP(), POD_IDENTITY);
         }
     }
 
     private void removePod(String key) {
+        PodInfo pod = pods.get(key);
+        forgetPod(key, pod != null && nodes.containsKey(pod.nodeName()));
+    }
+
+    /** @param applied whether the datapath holds it (its node was known when it came) */
+    private void forgetPod(String key, boolean applied) {
         PodInfo pod = pods.remove(key);
         if (pod == null || !key.equals(addressOwner.get(pod.ip()))) {
             return; // its address was taken over by another pod since
         }
         addressOwner.remove(pod.ip());
-        target.removePod(pod.ip());
+        if (applied) {
+            target.removePod(pod.ip());
+        }
     }
 
     private void reconcile() {

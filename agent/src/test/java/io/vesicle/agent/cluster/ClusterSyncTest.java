@@ -123,6 +123,19 @@ class ClusterSyncTest {
     }
 
     @Test
+    void aPodOutsideItsNodesPodCidrIsRefused() {
+        sync.on(node("n2", "192.168.5.2", "10.244.2.0/24"));
+        sync.on(node("n3", "192.168.5.3", "10.244.3.0/24"));
+        sync.on(pod("hijack", "10.244.3.9", "n2"));
+        sync.on(pod("outside", "10.99.0.1", "n2"));
+        sync.on(pod("early", "10.244.5.5", "n4"));
+        sync.on(node("n4", "192.168.5.4", "10.244.4.0/24"));
+        assertEquals(List.of("node n2 192.168.5.2 10.244.2.0/24", "node n3 192.168.5.3 10.244.3.0/24",
+                "node n4 192.168.5.4 10.244.4.0/24"), datapath.calls);
+        assertEquals(3, sync.refused());
+    }
+
+    @Test
     void ownPodsAndOwnRegistrationAreIgnored() {
         sync.on(pod("own", "10.244.1.5", "n1"));
         sync.on(node("n1", "192.168.5.1", "10.244.1.0/24"));
