@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClusterSync implements ClusterEvents {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterSync.class);
-    /** Until identities come with policy, every pod carries the reserved "init" identity. */
-    public static final int POD_IDENTITY = 5;
+    /** Until identities come with policy, remote pods carry the same reserved identity as local ones. */
+    static final int POD_IDENTITY = io.vesicle.agent.endpoint.EndpointManager.POD_IDENTITY;
 
     private final String selfName;
     private final Inet4Address selfIP;

@@ -46,8 +46,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class EndpointManager {
     private static final Logger LOG = LoggerFactory.getLogger(EndpointManager.class);
-    /** No identities are allocated yet: every pod carries this one. */
-    static final int POD_IDENTITY = 0;
+    /**
+     * No identities are allocated yet (they come with policy): every pod carries the reserved
+     * "init" identity (5, identity not resolved yet), which the overlay sends as the VNI.
+     */
+    public static final int POD_IDENTITY = 5;
 
     /** Called at each step of a build and a teardown; tests fail there to play a crash or a fault. */
     @FunctionalInterface
