@@ -47,7 +47,7 @@ record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, N
         NodeAssignment assignment;
         boolean joined = true;
         try {
-            assignment = cluster.join(self);
+            assignment = memory.recall().isPresent() ? cluster.join(self) : joinPatiently(cluster, self);
             memory.remember(assignment);
         } catch (ClusterStateException e) {
             assignment = memory.recall().orElseThrow(() -> e);
@@ -82,5 +82,34 @@ record NodePlan(Cidr podCIDR, Inet4Address gateway, int mtu, Cidr clusterCIDR, N
             }
         }
         return new NodePlan(podCIDR, gateway, mtu, clusterCIDR, network, self, joined);
+    }
+
+    /** How long a node with no remembered assignment tries to join before it gives up. */
+    static final long FIRST_JOIN_MILLIS = 60_000;
+
+    /**
+     * Joins, trying again for a while: a node's first start can meet a store that is still coming
+     * up (or a slow one); without an assignment the agent can do nothing useful.
+     */
+    private static NodeAssignment joinPatiently(ClusterState cluster, LocalNode self) {
+        long deadline = System.nanoTime() + FIRST_JOIN_MILLIS * 1_000_000;
+        long delay = 500;
+        while (true) {
+            try {
+                return cluster.join(self);
+            } catch (ClusterStateException e) {
+                if (System.nanoTime() + delay * 1_000_000 > deadline) {
+                    throw e;
+                }
+                LOG.warn("cannot join the cluster yet ({}); trying again in {} ms", e.getMessage(), delay);
+                try {
+                    Thread.sleep(delay);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                delay = Math.min(delay * 2, 5_000);
+            }
+        }
     }
 }

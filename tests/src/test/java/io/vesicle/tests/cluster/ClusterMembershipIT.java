@@ -2,6 +2,7 @@ package io.vesicle.tests.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vesicle.cluster.Cidr;
 import io.vesicle.tests.support.EtcdClient;
 import io.vesicle.tests.support.Echo;
 import io.vesicle.tests.support.KernelView;
@@ -12,6 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -69,9 +72,14 @@ class ClusterMembershipIT {
             for (int round = 1; round <= 2; round++) {
                 try (EtcdClient.Watch watch = store.watch(Topology.ETCD_PREFIX + "/pods/" + joining.name() + "/")) {
                     String name = "n4p" + round;
+                    // The pod's address is known only when the plugin has answered, after the store has it:
+                    // wait for any new /32 in the joining node's pod CIDR instead.
+                    Set<String> before = joining.pods().stream().map(q -> q.ip() + "/32").collect(Collectors.toSet());
+                    Cidr joiningPods = Cidr.parse(joiningCIDR);
                     Propagation added = Propagation.watch(name + " known", staying, n -> n.ipcache().keySet().stream()
-                            .anyMatch(p -> joining.pods().stream().anyMatch(q -> q.name().equals(name)
-                                    && p.equals(q.ip() + "/32"))), DEADLINE);
+                            .anyMatch(p -> p.endsWith("/32") && !before.contains(p)
+                                    && joiningPods.contains(Cidr.parseAddress(p.substring(0, p.length() - 3)))),
+                            DEADLINE);
                     Topology.Pod pod = joining.addPod(name);
                     podDelays.addAll(report(name + " added",
                             added.delaysAfter(watch.await(e -> !e.deleted(), DEADLINE).seenNanos())));
