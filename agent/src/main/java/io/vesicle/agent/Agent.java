@@ -7,6 +7,9 @@ import io.vesicle.agent.api.ApiServer;
 import io.vesicle.agent.core.DurableFiles;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
+import io.vesicle.agent.datapath.DatapathInspector;
+import io.vesicle.agent.datapath.EventMonitor;
+import io.vesicle.agent.datapath.EventSettings;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
@@ -46,6 +49,7 @@ public final class Agent implements AutoCloseable {
     private ExecutorService builders;
     private EndpointManager endpoints;
     private ApiServer server;
+    private EventMonitor events;
     private EndpointManager.RestoreReport restoreReport;
     private volatile boolean closed;
 
@@ -80,9 +84,10 @@ public final class Agent implements AutoCloseable {
             endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), config.gateway(),
                     config.mtu(), checkpoint, builders);
             restoreReport = endpoints.restore();
+            events = EventMonitor.start(datapath, EventSettings.DEFAULT);
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), config.podCIDR(),
                     config.gateway(), config.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
-                    datapath.podNamespaces());
+                    datapath.podNamespaces(), events, new DatapathInspector(datapath));
             server = new ApiServer(config.apiSocket(), handler, ApiAccess.rootOrGroup(config.apiGroup()),
                     ApiLimits.DEFAULT).start();
         } catch (RuntimeException | Error e) {
@@ -196,6 +201,9 @@ public final class Agent implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (events != null) {
+                events.close();
             }
             if (datapath != null) {
                 datapath.close();

@@ -29,8 +29,20 @@ public final class EventsMaps implements AutoCloseable {
         return ring;
     }
 
+    /** What the datapath sends now. */
     public EventsConfig config() {
         return config.get(0).orElse(EventsConfig.OFF);
+    }
+
+    /**
+     * Whether the switch was ever written: a new map holds zeros, a written one a sample rate of at
+     * least 1. The map is pinned, so an operator's choice outlives agent restarts.
+     */
+    public boolean configured() {
+        ByteBuffer key = TypedMap.direct(4);
+        ByteBuffer value = TypedMap.direct(config.raw().lookupValueSize());
+        config.raw().lookup(key, value);
+        return value.getInt(4) != 0;
     }
 
     /** Applies to the next packet the datapath sees. */

@@ -245,6 +245,15 @@ public final class Datapath implements AutoCloseable {
         return nodeNs;
     }
 
+    BpfObject object() {
+        return object;
+    }
+
+    /** Where the maps are pinned; null when they are not. */
+    Path pinRoot() {
+        return pinRoot;
+    }
+
     /** Why the datapath cannot serve pods (a map pin gone), or empty. */
     public Optional<String> unavailableReason() {
         if (pinRoot == null) {
