@@ -9,6 +9,7 @@ import io.vesicle.maps.EventsConfig;
 import io.vesicle.maps.IpcacheEntry;
 import io.vesicle.maps.IpcacheKey;
 import io.vesicle.maps.MetricsKey;
+import io.vesicle.maps.MetricsMap;
 import io.vesicle.maps.MetricsValue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -119,8 +120,12 @@ public final class DatapathInspector {
 
     /** The counters by reason and direction, summed over CPUs; reasons in code order. */
     public List<CounterRow> counters() {
+        return counters(datapath.maps().metrics());
+    }
+
+    static List<CounterRow> counters(MetricsMap metrics) {
         List<CounterRow> rows = new ArrayList<>();
-        Map<MetricsKey, MetricsValue> totals = datapath.maps().metrics().totals();
+        Map<MetricsKey, MetricsValue> totals = metrics.totals();
         totals.entrySet().stream()
                 .sorted(Comparator.<Map.Entry<MetricsKey, MetricsValue>>comparingInt(e -> e.getKey().reason().code())
                         .thenComparing(e -> e.getKey().direction()))
