@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * GET /v1/monitor: newline-delimited JSON for as long as the client reads. A stream is no request
  * with an answer to wait for: it takes no API worker and no request time limit applies; it has a
  * thread of its own, at most {@link #MAX_STREAMS} at a time (more are answered 503 at once). It
- * writes a heartbeat line after {@link #HEARTBEAT} of quiet, so a live client keeps its connection
+ * starts with a heartbeat line and writes another after {@link #HEARTBEAT} of quiet, so a live client keeps its connection
  * while the connector's idle timeout still ends one that stopped reading (its write never
  * completes); meanwhile its queue fills and the events it misses are counted and reported in a
  * "lost" line. Closing the server ends every stream.
@@ -101,7 +101,10 @@ final class MonitorStreams {
             response.setStatus(200);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");
             response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE);
-            write(response, new byte[0]); // the head: the client knows it is subscribed
+            // The head and a first line at once: the client knows it is subscribed, and has its decoder warm.
+            ByteArrayOutputStream first = new ByteArrayOutputStream();
+            line(first, Messages.MonitorEvent.heartbeat(Instant.now().toString()));
+            write(response, first.toByteArray());
             while (true) {
                 List<Messages.MonitorEvent> batch = events.next(heartbeat, BATCH);
                 ByteArrayOutputStream lines = new ByteArrayOutputStream();
