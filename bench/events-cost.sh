@@ -3,8 +3,9 @@
 # (drop notifications and policy verdicts, the agent's default) against off, and the throughput
 # between two pods while two unrelated ones flood a million packets the datapath drops (each one
 # an event when on). Alternating rounds in one invocation, on one agent; prints medians, ratios and
-# the events lost. Needs `make build` first.
-#   ROUNDS=3 SECONDS_PER_RUN=4 FLOOD=1000000 bench/events-cost.sh
+# the events lost; before that, the program alone (EventsProgramCost: ns per packet through
+# BPF_PROG_TEST_RUN, every setting). Needs `make build` first.
+#   ROUNDS=3 SECONDS_PER_RUN=4 FLOOD=1000000 RUNS=1000000 bench/events-cost.sh
 # Everything lives in namespaces vevbench<pid>-* and /tmp/vevbench<pid>, removed on exit.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,9 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$work/state"
 chmod 700 "$work"
+# The program alone first: ns per packet through BPF_PROG_TEST_RUN, no traffic noise.
+java -cp "$top/bench/target/vesicle-bench.jar:$top/bench/target/lib/*" io.vesicle.bench.EventsProgramCost \
+    "$rounds" "${RUNS:-1000000}"
 gcc -O2 -Wall -o "$work/spoof_flood" "$top/bench/c/spoof_flood.c"
 ip netns add "$node"
 ip -n "$node" link set lo up
@@ -104,9 +108,11 @@ set_mode on
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 get() { awk -v l="$1" -v m="$2" '$1==l && $2==m {print $3}' "$results" | median; }
 printf '\n%-44s %12s %12s %8s %s\n' "events, $rounds rounds of $secs s" off on ratio goal
+range() { awk -v l="$1" -v m="$2" '$1==l && $2==m {print $3}' "$results" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.2f..%.2f", lo, hi}'; }
 row() { # metric label goal
-    awk -v off="$(get off "$1")" -v on="$(get on "$1")" -v n="$2" -v g="$3" 'BEGIN {
-        printf "%-44s %12.2f %12.2f %7.3fx %s\n", n, off, on, on / off, g }'
+    awk -v off="$(get off "$1")" -v on="$(get on "$1")" -v n="$2" -v g="$3" -v ro="$(range off "$1")" \
+        -v rn="$(range on "$1")" 'BEGIN {
+        printf "%-44s %12.2f %12.2f %7.3fx %-9s (runs: off %s, on %s)\n", n, off, on, on / off, g, ro, rn }'
 }
 row tcp "TCP pod to pod (Gbit/s)" ">= 0.97x"
 row pps "UDP 64 B pod to pod (kpps received)" ">= 0.97x"

@@ -14,6 +14,9 @@
 #include "ipcache.h"
 
 #define EVENTS_RING_BYTES (2 * 1024 * 1024)
+/* The reader is woken once this much waits, not per event: a wakeup costs more than the event.
+ * It also looks every 100 ms, so a lone event waits no longer than that. */
+#define EVENTS_WAKEUP_BYTES (64 * 1024)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -120,6 +123,12 @@ static __always_inline void events_describe(const struct __sk_buff *skb, struct 
 	}
 }
 
+static __always_inline __u64 events_wakeup(void)
+{
+	return bpf_ringbuf_query(&vsl_events, BPF_RB_AVAIL_DATA) >= EVENTS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+										  : BPF_RB_NO_WAKEUP;
+}
+
 /* Sends one event of type, or counts it lost. */
 static __always_inline void events_send(const struct __sk_buff *skb, __u8 type, __u8 reason,
 					__u8 direction)
@@ -131,7 +140,7 @@ static __always_inline void events_send(const struct __sk_buff *skb, __u8 type, 
 		return;
 	}
 	events_describe(skb, e, type, reason, direction);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, events_wakeup());
 }
 
 static __always_inline struct events_config *events_config(void)
@@ -181,7 +190,7 @@ static __always_inline void events_policy_verdict(const struct __sk_buff *skb, _
 	e->policy_verdict = verdict;
 	e->src_identity = src_identity;
 	e->dst_identity = dst_identity;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, events_wakeup());
 }
 
 #endif

@@ -84,8 +84,12 @@ static jint ringbuf_poll(JNIEnv *env, jclass clazz, jlong handle, jobject out, j
 	r->out = (*env)->GetDirectBufferAddress(env, out);
 	r->capacity = (size_t)capacity;
 	r->used = 0;
-	int ret = timeout_ms > 0 ? ring_buffer__poll(r->rb, timeout_ms) : ring_buffer__consume(r->rb);
+	int ret = timeout_ms > 0 ? ring_buffer__poll(r->rb, timeout_ms) : 0;
 
+	/* Producers may submit without waking the reader (to batch wakeups): whatever epoll said,
+	 * take what is there. */
+	if (ret == 0)
+		ret = ring_buffer__consume(r->rb);
 	return batch_result(r, ret);
 }
 

@@ -6,8 +6,9 @@ import java.time.Duration;
 
 /**
  * The reading side of a {@code BPF_MAP_TYPE_RINGBUF} map, through libbpf's ring_buffer: a poll
- * sleeps in epoll on the map until records arrive (or the timeout passes), then copies what is
- * there, up to one batch, and hands each record to a consumer. Records are consumed as they are
+ * sleeps in epoll on the map until the producer wakes it (or the timeout passes), then copies what
+ * is there, up to one batch, and hands each record to a consumer. Producers that submit without a
+ * wakeup ({@code BPF_RB_NO_WAKEUP}, to batch them) are read at the next poll's end. Records are consumed as they are
  * copied: a consumer that throws loses the rest of its batch, never blocks the producers.
  *
  * <p>One thread reads: a ring buffer has one consumer position. {@link #close()} must not race a
