@@ -42,10 +42,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vsl_events_lost SEC(".maps");
 
-/* Keeps struct datapath_event in the object's BTF (ring buffers name no value type), so the
- * Java codec is checked against it. Never read. */
-const struct datapath_event *const datapath_event_btf = 0;
-
 static __always_inline void events_count_lost(__u32 type)
 {
 	__u64 *lost = bpf_map_lookup_elem(&vsl_events_lost, &type);
@@ -96,8 +92,11 @@ static __always_inline __u32 events_identity_ip4(__be32 addr, __u32 *endpoint_id
 	return remote ? remote->identity : 0;
 }
 
-/* Fills e from the packet; the sending endpoint (by the device egress programs run on) comes first. */
-static __always_inline void events_describe(const struct __sk_buff *skb, struct datapath_event *e,
+/* Fills e from the packet; the sending endpoint (by the device egress programs run on) comes first.
+ * A function of its own, not inlined: the event path is rare next to the packet's, and its
+ * prototype keeps struct datapath_event in the object's BTF (a ring buffer names no value type),
+ * where the Java codec is checked against it. */
+static __noinline void events_describe(const struct __sk_buff *skb, struct datapath_event *e,
 					    __u8 type, __u8 reason, __u8 direction)
 {
 	__builtin_memset(e, 0, sizeof(*e));

@@ -56,7 +56,7 @@ class ObjectSpecTest {
             MapSpec rodata = spec.map("bpf_lxc.rodata");
             assertEquals(BPF_MAP_TYPE_ARRAY, rodata.type());
             assertFalse(rodata.pinByName());
-            assertEquals(4, spec.maps().size());
+            assertEquals(8, spec.maps().size());
             assertEquals(List.of(new ProgramSpec("from_container", "tc", BPF_PROG_TYPE_SCHED_CLS)), spec.programs());
         }
     }
@@ -71,7 +71,8 @@ class ObjectSpecTest {
             assertEquals(BPF_MAP_TYPE_HASH, endpoints.type());
             assertTrue(endpoints.id() > 0);
             assertEquals(BPF_MAP_TYPE_PERCPU_HASH, first.map("vsl_metrics").type());
-            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "bpf_lxc.rodata"),
+            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache", "vsl_events",
+                    "vsl_events_config", "vsl_events_lost", "bpf_lxc.rodata"),
                     first.maps().stream().map(BpfMap::name).collect(Collectors.toSet()));
             Program program = first.program("from_container");
             assertEquals(BPF_PROG_TYPE_SCHED_CLS, program.type());
@@ -89,7 +90,8 @@ class ObjectSpecTest {
         int endpointsId;
         try (BpfObject first = load(pinDir)) {
             endpointsId = first.map("vsl_endpoints").id();
-            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics"), list(pinDir));
+            assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache", "vsl_events",
+                    "vsl_events_config", "vsl_events_lost"), list(pinDir));
             first.map("vsl_lxc").put(key, value);
         }
         // Closing the object leaves pinned maps pinned, with their contents.
@@ -236,7 +238,7 @@ class ObjectSpecTest {
         try {
             Files.write(file, bpfLxc());
             try (ObjectSpec spec = ObjectSpec.open(file)) {
-                assertEquals(4, spec.maps().size());
+                assertEquals(8, spec.maps().size());
             }
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -405,7 +407,7 @@ class ObjectSpecTest {
         assertThrows(IllegalStateException.class, spec::load);
         assertThrows(IllegalStateException.class, () -> spec.btfStruct("endpoint_info"));
         // What the spec describes stays readable.
-        assertEquals(4, spec.maps().size());
+        assertEquals(8, spec.maps().size());
     }
 
     @Test
