@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "metrics.h"
+#include "events.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -17,6 +18,8 @@ static __always_inline void count(const struct __sk_buff *skb, __u8 reason, __u8
 {
 	struct metrics_key key = { .reason = reason, .direction = direction };
 	struct metrics_value *value = bpf_map_lookup_elem(&vsl_metrics, &key);
+
+	events_notify(skb, reason, direction); /* drop notifications and sampled traces, when on */
 
 	if (likely(value)) {
 		/* Per-CPU slot: no atomics needed. */

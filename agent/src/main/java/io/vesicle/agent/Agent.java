@@ -11,6 +11,9 @@ import io.vesicle.agent.cluster.LocalPods;
 import io.vesicle.agent.core.DurableFiles;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
+import io.vesicle.agent.datapath.DatapathInspector;
+import io.vesicle.agent.datapath.EventMonitor;
+import io.vesicle.agent.datapath.EventSettings;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
@@ -57,6 +60,7 @@ public final class Agent implements AutoCloseable {
     private final Readiness readiness = new Readiness();
     private AgentMetrics metrics;
     private MetricsServer metricsServer;
+    private EventMonitor events;
     private EndpointManager.RestoreReport restoreReport;
     private ClusterState cluster;
     private NodePlan node;
@@ -105,10 +109,16 @@ public final class Agent implements AutoCloseable {
             endpoints.listener(localPods);
             restoreReport = metrics.endpointRestore().record(endpoints::restore);
             readiness.endpointsRestored();
+            events = EventMonitor.start(datapath, EventSettings.DEFAULT);
+            EventMonitor monitor = events;
+            metrics.bindLostEvents(() -> {
+                EventMonitor.Stats stats = monitor.stats();
+                return stats.lostBySubscribers() + stats.lostInDatapath().values().stream().mapToLong(Long::longValue).sum();
+            });
             startClusterState();
             ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), node.podCIDR(),
                     node.gateway(), node.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
-                    datapath.podNamespaces());
+                    datapath.podNamespaces(), events, new DatapathInspector(datapath));
             server = new ApiServer(config.apiSocket(), handler, ApiAccess.rootOrGroup(config.apiGroup()),
                     ApiLimits.DEFAULT).start();
         } catch (RuntimeException | Error e) {
@@ -331,6 +341,9 @@ public final class Agent implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (events != null) {
+                events.close();
             }
             if (metrics != null) {
                 metrics.close(); // before the datapath: its map-counting thread reads the maps

@@ -113,18 +113,83 @@ public final class AgentClient {
         return call("POST", ApiPaths.GC, request, Messages.GcResult.class);
     }
 
+    public Messages.EventsStatus events() {
+        return call("GET", ApiPaths.EVENTS, null, Messages.EventsStatus.class);
+    }
+
+    public Messages.EventsStatus configureEvents(Messages.EventSettings settings) {
+        return call("PUT", ApiPaths.EVENTS_CONFIG, settings, Messages.EventsStatus.class);
+    }
+
+    /**
+     * Subscribes to the datapath's events: GET /v1/monitor with query (e.g. "type=drop&port=53",
+     * already encoded; empty for all). Returns once the agent has subscribed, so events from then on
+     * arrive; error statuses become ApiException.
+     */
+    public MonitorStream monitor(String query) {
+        String path = ApiPaths.MONITOR + (query == null || query.isEmpty() ? "" : "?" + query);
+        AgentConnection.Stream stream = connection.stream("GET", path);
+        if (stream.status() >= 400) {
+            try (stream) {
+                throw apiException(stream.status(), stream.body().readAllBytes());
+            } catch (IOException e) {
+                throw new ApiException(stream.status(), "GET " + path + " failed and its answer was unreadable");
+            }
+        }
+        return new MonitorStream(stream);
+    }
+
+    /** Lines of a monitor stream, decoded; close() ends it (from any thread). */
+    public static final class MonitorStream implements AutoCloseable {
+        private final AgentConnection.Stream stream;
+        private final java.io.BufferedReader lines;
+
+        MonitorStream(AgentConnection.Stream stream) {
+            this.stream = stream;
+            this.lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream.body(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        /**
+         * The next line (events, "lost" and "heartbeat" lines alike), blocking until one comes; null
+         * when the agent ended the stream.
+         *
+         * @throws UnavailableException when the connection broke (or was closed)
+         */
+        public Messages.MonitorEvent next() {
+            try {
+                String line = lines.readLine();
+                while (line != null && line.isBlank()) {
+                    line = lines.readLine();
+                }
+                return line == null ? null : JSON.readValue(line, Messages.MonitorEvent.class);
+            } catch (IOException e) {
+                throw new UnavailableException("the monitor stream broke: " + e.getMessage(), e, true);
+            }
+        }
+
+        @Override
+        public void close() {
+            stream.close();
+        }
+    }
+
+    private static ApiException apiException(int status, byte[] body) {
+        ApiError error;
+        try {
+            error = JSON.readValue(body, ApiError.class);
+        } catch (IOException e) {
+            error = new ApiError(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return new ApiException(status, error.error(), error.field());
+    }
+
     /** One request and its answer decoded as type; error statuses become ApiException. */
     public <T> T call(String method, String path, Object body, Class<T> type) {
         Http.Response response = exchange(method, path, body);
         try {
             if (response.status() >= 400) {
-                ApiError error;
-                try {
-                    error = JSON.readValue(response.body(), ApiError.class);
-                } catch (IOException e) {
-                    error = new ApiError(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
-                }
-                throw new ApiException(response.status(), error.error(), error.field());
+                throw apiException(response.status(), response.body());
             }
             return JSON.readValue(response.body(), type);
         } catch (IOException e) {

@@ -57,6 +57,64 @@ public final class AgentConnection {
         }
     }
 
+    /** An answer whose body keeps arriving; closing it closes the connection. */
+    public static final class Stream implements java.io.Closeable {
+        private final SocketChannel channel;
+        private final Http.StreamResponse response;
+
+        private Stream(SocketChannel channel, Http.StreamResponse response) {
+            this.channel = channel;
+            this.response = response;
+        }
+
+        public int status() {
+            return response.status();
+        }
+
+        /** The body as it arrives; reads block until data comes, the agent ends the stream, or close(). */
+        public java.io.InputStream body() {
+            return response.body();
+        }
+
+        /** Ends the stream; a read blocked in another thread returns or fails. */
+        @Override
+        public void close() {
+            closeQuietly(channel);
+        }
+    }
+
+    /**
+     * Sends a request whose answer streams: the deadline covers connecting and the answer's head
+     * only, the body arrives for as long as the agent sends it.
+     *
+     * @throws UnavailableException when the agent cannot be reached or sends no head in time
+     */
+    public Stream stream(String method, String path) {
+        SocketChannel channel;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw unavailable(method, path, message(e), e, false);
+        }
+        boolean connected = false;
+        Deadline deadline = Deadline.start(timeout, () -> closeQuietly(channel));
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            connected = true;
+            Http.writeRequest(Channels.newOutputStream(channel), method, path, new byte[0]);
+            Http.StreamResponse response = Http.readStreamResponse(
+                    new BufferedInputStream(Channels.newInputStream(channel), 8192));
+            deadline.cancel();
+            return new Stream(channel, response);
+        } catch (IOException e) {
+            closeQuietly(channel);
+            String reason = deadline.expired() ? "no answer within " + timeout.toMillis() + " ms" : message(e);
+            throw unavailable(method, path, reason, e, connected);
+        } finally {
+            deadline.cancel();
+        }
+    }
+
     private UnavailableException unavailable(String method, String path, String reason, Throwable cause,
                                              boolean connected) {
         return new UnavailableException("agent at " + socket + " did not answer " + method + " " + path + ": "

@@ -12,6 +12,16 @@ public final class ApiPaths {
     public static final String IPAM_RELEASE = "/v1/ipam/release";
     public static final String ENDPOINTS = "/v1/endpoints";
     public static final String GC = "/v1/gc";
+    /** Streams datapath events, one JSON object per line, while the connection lasts. */
+    public static final String MONITOR = "/v1/monitor";
+    /** GET: what the event reader read and lost, and the settings; PUT {@code /config}: change them. */
+    public static final String EVENTS = "/v1/events";
+    public static final String EVENTS_CONFIG = "/v1/events/config";
+    /** The datapath's maps (GET), one map's entries ({@code /v1/datapath/maps/NAME}), its counters. */
+    public static final String DATAPATH_MAPS = "/v1/datapath/maps";
+    public static final String DATAPATH_METRICS = "/v1/datapath/metrics";
+    public static final String IDENTITIES = "/v1/identities";
+    public static final String IPCACHE = "/v1/ipcache";
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private ApiPaths() {

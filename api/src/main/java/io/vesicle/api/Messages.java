@@ -85,4 +85,58 @@ public final class Messages {
             this(error, null);
         }
     }
+
+    /**
+     * One line of GET /v1/monitor. type is "drop", "trace" or "policy-verdict" for datapath events
+     * (verdict "dropped", "forwarded", "allowed" or "denied"); "lost" when this stream's queue was
+     * full (lost: how many since the previous such line); "heartbeat" every few seconds of quiet.
+     * source and destination are absent for a packet that is no IPv4.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record MonitorEvent(String time, String type, String verdict, String reason, String direction,
+                               Integer ifindex, Integer endpoint, String pod, Integer sourceIdentity,
+                               Integer destinationIdentity, String source, String destination, String protocol,
+                               Integer sourcePort, Integer destinationPort, Integer length, Long lost) {
+        public static MonitorEvent lost(String time, long lost) {
+            return new MonitorEvent(time, "lost", null, null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, lost);
+        }
+
+        public static MonitorEvent heartbeat(String time) {
+            return new MonitorEvent(time, "heartbeat", null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, null, null);
+        }
+
+        /** A datapath event, not a line about the stream itself. */
+        public boolean isEvent() {
+            return !"lost".equals(type) && !"heartbeat".equals(type);
+        }
+    }
+
+    /** GET /v1/events and PUT /v1/events/config: which events the datapath sends. */
+    public record EventSettings(boolean drops, boolean traces, boolean policyVerdicts, int traceSample) {
+    }
+
+    /** GET /v1/events: read and lost by event type; lostBySubscribers: full monitor queues. */
+    public record EventsStatus(EventSettings settings, java.util.Map<String, Long> read,
+                               java.util.Map<String, Long> lostInDatapath, long lostBySubscribers, int subscribers) {
+    }
+
+    /** GET /v1/datapath/maps: one pinned map as the kernel describes it; entries -1 when not countable. */
+    public record MapInfo(String name, String type, int id, int keySize, int valueSize, int maxEntries,
+                          long entries, String pin) {
+    }
+
+    /** GET /v1/datapath/metrics: one counter, summed over CPUs. */
+    public record Counter(String reason, String direction, boolean drop, long packets, long bytes) {
+    }
+
+    /** GET /v1/identities. */
+    public record Identity(int id, String name, boolean reserved) {
+    }
+
+    /** GET /v1/ipcache: a prefix, its identity and the node hosting it (null: not behind one). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record IpcacheEntry(String prefix, int identity, String tunnelEndpoint, List<String> flags) {
+    }
 }

@@ -221,7 +221,8 @@ public final class ObjectSpec implements AutoCloseable {
             String[] found = map.btfTypeNames();
             String actual = describe(map.type(), map.keySize(), map.valueSize(), map.maxEntries(), map.flags(),
                     found[0], found[1]);
-            if (found[0] == null && found[1] == null) {
+            boolean typed = typeNames[2 * i] != null || typeNames[2 * i + 1] != null; // a ring buffer has none
+            if (typed && found[0] == null && found[1] == null) {
                 mismatches.add(new PinnedMapMismatchException.Mismatch(pin, spec.name(), expected,
                         actual + " (created without BTF)"));
             } else if (!expected.equals(actual)) {

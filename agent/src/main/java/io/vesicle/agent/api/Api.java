@@ -1,7 +1,9 @@
 package io.vesicle.agent.api;
 
 import io.vesicle.api.Messages;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the local API does, as {@link ApiServer} calls it once it has routed and decoded a request
@@ -33,4 +35,55 @@ public interface Api {
     Messages.CheckResult checkEndpoint(String containerID, String ifname);
 
     Messages.GcResult gc(Messages.GcRequest request);
+
+    /**
+     * GET /v1/monitor: subscribes to datapath events matching query (parameter name to its values,
+     * as given). Must not block: it runs on a server thread.
+     *
+     * @throws ApiFailure 400 naming a bad parameter, 404 when there are no events to monitor
+     */
+    default EventStream monitor(Map<String, List<String>> query) {
+        throw ApiFailure.notFound("this agent has no event monitor");
+    }
+
+    /** A subscriber's events, taken by the one thread that streams them. */
+    interface EventStream extends AutoCloseable {
+        /** Waits up to timeout for events, then returns those queued (at most max); empty when none came. */
+        List<Messages.MonitorEvent> next(Duration timeout, int max) throws InterruptedException;
+
+        /** Events this stream could not queue so far (the client read too slowly). */
+        long lost();
+
+        @Override
+        void close();
+    }
+
+    default Messages.EventsStatus events() {
+        throw ApiFailure.notFound("this agent has no event monitor");
+    }
+
+    default Messages.EventsStatus configureEvents(Messages.EventSettings settings) {
+        throw ApiFailure.notFound("this agent has no event monitor");
+    }
+
+    default List<Messages.MapInfo> datapathMaps() {
+        throw ApiFailure.notFound("this agent shows no datapath maps");
+    }
+
+    /** One map's entries, decoded (a JSON array of {key, value} objects). */
+    default Object datapathMap(String name) {
+        throw ApiFailure.notFound("this agent shows no datapath maps");
+    }
+
+    default List<Messages.Counter> datapathMetrics() {
+        throw ApiFailure.notFound("this agent shows no datapath counters");
+    }
+
+    default List<Messages.Identity> identities() {
+        throw ApiFailure.notFound("this agent shows no identities");
+    }
+
+    default List<Messages.IpcacheEntry> ipcache() {
+        throw ApiFailure.notFound("this agent shows no ipcache");
+    }
 }

@@ -2,6 +2,8 @@ package io.vesicle.agent.api;
 
 import io.vesicle.agent.core.AgentException;
 import io.vesicle.agent.core.AttachmentKey;
+import io.vesicle.agent.datapath.DatapathInspector;
+import io.vesicle.agent.datapath.EventMonitor;
 import io.vesicle.agent.datapath.PodNamespaces;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.endpoint.EndpointView;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -64,13 +67,68 @@ public final class ApiHandler implements Api {
     private final EndpointManager endpoints;
     private final Ipam ipam;
     private final PodNamespaces namespaces;
+    /** Null: the monitor and datapath views answer 404. */
+    private final DatapathViews views;
 
     public ApiHandler(Node node, AgentState agent, EndpointManager endpoints, Ipam ipam, PodNamespaces namespaces) {
+        this(node, agent, endpoints, ipam, namespaces, null, null);
+    }
+
+    public ApiHandler(Node node, AgentState agent, EndpointManager endpoints, Ipam ipam, PodNamespaces namespaces,
+                      EventMonitor events, DatapathInspector inspector) {
         this.node = node;
         this.agent = agent;
         this.endpoints = endpoints;
         this.ipam = ipam;
         this.namespaces = namespaces;
+        this.views = events == null ? null : new DatapathViews(events, inspector, endpoints);
+    }
+
+    private DatapathViews views() {
+        if (views == null) {
+            throw ApiFailure.notFound("this agent has no event monitor or datapath views");
+        }
+        return views;
+    }
+
+    @Override
+    public EventStream monitor(Map<String, List<String>> query) {
+        return views().monitor(query);
+    }
+
+    @Override
+    public Messages.EventsStatus events() {
+        return views().events();
+    }
+
+    @Override
+    public Messages.EventsStatus configureEvents(Messages.EventSettings settings) {
+        return views().configureEvents(settings);
+    }
+
+    @Override
+    public List<Messages.MapInfo> datapathMaps() {
+        return views().maps();
+    }
+
+    @Override
+    public Object datapathMap(String name) {
+        return views().map(name);
+    }
+
+    @Override
+    public List<Messages.Counter> datapathMetrics() {
+        return views().counters();
+    }
+
+    @Override
+    public List<Messages.Identity> identities() {
+        return views().identities();
+    }
+
+    @Override
+    public List<Messages.IpcacheEntry> ipcache() {
+        return views().ipcache();
     }
 
     /** Runs a domain call, answering its refusals with their status. */

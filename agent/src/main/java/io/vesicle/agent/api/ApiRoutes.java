@@ -97,6 +97,26 @@ final class ApiRoutes {
             case ApiPaths.GC:
                 allow(method, "POST");
                 return api.gc(StrictJson.decode(body, Messages.GcRequest.class));
+            case ApiPaths.MONITOR:
+                throw ApiFailure.badRequest("a monitor request is a GET without a body");
+            case ApiPaths.EVENTS:
+                allow(method, "GET");
+                return api.events();
+            case ApiPaths.EVENTS_CONFIG:
+                allow(method, "PUT");
+                return api.configureEvents(StrictJson.decode(body, Messages.EventSettings.class));
+            case ApiPaths.DATAPATH_MAPS:
+                allow(method, "GET");
+                return api.datapathMaps();
+            case ApiPaths.DATAPATH_METRICS:
+                allow(method, "GET");
+                return api.datapathMetrics();
+            case ApiPaths.IDENTITIES:
+                allow(method, "GET");
+                return api.identities();
+            case ApiPaths.IPCACHE:
+                allow(method, "GET");
+                return api.ipcache();
             case ApiPaths.ENDPOINTS:
                 allow(method, "GET", "PUT");
                 if (method.equals("GET")) {
@@ -105,6 +125,11 @@ final class ApiRoutes {
                 return api.createEndpoint(StrictJson.decode(body, Messages.CreateEndpoint.class));
             default:
                 break;
+        }
+        String mapPrefix = ApiPaths.DATAPATH_MAPS + "/";
+        if (path.startsWith(mapPrefix) && path.indexOf('/', mapPrefix.length()) < 0) {
+            allow(method, "GET");
+            return api.datapathMap(decodeSegment(path.substring(mapPrefix.length()), "map name"));
         }
         String prefix = ApiPaths.ENDPOINTS + "/";
         if (path.startsWith(prefix)) {

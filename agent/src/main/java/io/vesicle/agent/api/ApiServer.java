@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -51,6 +52,8 @@ public final class ApiServer implements AutoCloseable {
     private final ApiAccess access;
     private final ApiLimits limits;
     private final ThreadPoolExecutor workers;
+    private final Api api;
+    private final MonitorStreams monitors;
     private Server server;
     private GuardedConnectionFactory connections;
     private Object socketKey;
@@ -64,8 +67,13 @@ public final class ApiServer implements AutoCloseable {
     public ApiServer(Path socket, Api api, ApiAccess access, ApiLimits limits) {
         this.socket = Objects.requireNonNull(socket, "socket").toAbsolutePath();
         this.routes = new ApiRoutes(api);
+        this.api = api;
         this.access = Objects.requireNonNull(access, "access");
         this.limits = Objects.requireNonNull(limits, "limits");
+        // Heartbeats well inside the connector's idle timeout, which ends only streams nobody reads.
+        Duration idle = idleTimeout();
+        this.monitors = new MonitorStreams(MonitorStreams.MAX_STREAMS,
+                idle.dividedBy(3).compareTo(MonitorStreams.HEARTBEAT) < 0 ? idle.dividedBy(3) : MonitorStreams.HEARTBEAT);
         AtomicInteger count = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, limits.queuedRequests())), r -> {
@@ -118,6 +126,7 @@ public final class ApiServer implements AutoCloseable {
             socketKey = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
         } catch (Exception e) {
             stopServer();
+            monitors.close();
             workers.shutdownNow();
             throw e instanceof IllegalStateException ise ? ise
                     : new UncheckedIOException("cannot serve the API on " + socket + ": " + e.getMessage(),
@@ -149,14 +158,19 @@ public final class ApiServer implements AutoCloseable {
                 connections);
         connector.setUnixDomainPath(bound);
         connector.setAcceptQueueSize(128);
-        // Reads are bounded by the read deadline; this only ends connections whose answer is not read.
-        connector.setIdleTimeout(limits.requestTimeLimit().plus(limits.readDeadline()).toMillis());
+        connector.setIdleTimeout(idleTimeout().toMillis());
         jetty.addConnector(connector);
-        jetty.setHandler(new GracefulHandler(new ExchangeHandler(routes, limits, connections, workers, scheduler)));
+        jetty.setHandler(new GracefulHandler(new ExchangeHandler(routes, limits, connections, workers, scheduler, api,
+                monitors)));
         jetty.setErrorHandler(new ExchangeHandler.JsonErrors(limits.maxHeadBytes()));
         jetty.setStopTimeout(limits.drain().toMillis());
         jetty.setStopAtShutdown(false);
         return jetty;
+    }
+
+    /** Reads are bounded by the read deadline; this only ends connections whose answer is not read. */
+    private Duration idleTimeout() {
+        return limits.requestTimeLimit().plus(limits.readDeadline());
     }
 
     /** A live agent is refused; a stale socket is left to be replaced; anything else is refused. */
@@ -188,6 +202,7 @@ public final class ApiServer implements AutoCloseable {
         }
         closed = true;
         removeSocketFile();
+        monitors.close(); // streams never finish by themselves: the drain would wait for them
         stopServer();
         workers.shutdown();
     }

@@ -1,5 +1,6 @@
 package io.vesicle.agent.api;
 
+import io.vesicle.api.ApiPaths;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ExecutorService;
@@ -33,11 +34,15 @@ final class ExchangeHandler extends Handler.Abstract.NonBlocking {
     private final GuardedConnectionFactory connections;
     private final ExecutorService workers;
     private final Scheduler scheduler;
+    private final Api api;
+    private final MonitorStreams monitors;
     /** Oversize requests can come by the thousand: their lines are throttled, not the others'. */
     private final ThrottledLog oversize = new ThrottledLog(LOG);
 
     ExchangeHandler(ApiRoutes routes, ApiLimits limits, GuardedConnectionFactory connections,
-                    ExecutorService workers, Scheduler scheduler) {
+                    ExecutorService workers, Scheduler scheduler, Api api, MonitorStreams monitors) {
+        this.api = api;
+        this.monitors = monitors;
         this.routes = routes;
         this.limits = limits;
         this.connections = connections;
@@ -47,6 +52,12 @@ final class ExchangeHandler extends Handler.Abstract.NonBlocking {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        if (request.getHttpURI().getPath().equals(ApiPaths.MONITOR) && request.getLength() <= 0) {
+            // A stream: its whole request is its head, and it is answered for as long as it is read.
+            connections.requestRead(request.getConnectionMetaData().getConnection());
+            monitors.start(api, request, response, callback);
+            return true;
+        }
         Exchange exchange = new Exchange(request, response, callback);
         long declared = request.getLength();
         if (declared > limits.maxBodyBytes()) {

@@ -1,65 +1,83 @@
 package io.vesicle.agent.cli;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import io.vesicle.agent.Agent;
 import io.vesicle.agent.AgentConfig;
-import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code vesicle agent}: runs the node daemon until SIGTERM or SIGINT. */
-public final class AgentCommand {
+/**
+ * {@code vesicle agent}: runs the node daemon until SIGTERM or SIGINT. Its flags are the
+ * configuration's keys ({@link AgentConfig.Key}), added when the command line is built, so a new
+ * key is a new flag.
+ */
+@Command(name = "agent", description = {"Runs the node agent.", "Loads and pins the datapath, restores the node's "
+        + "endpoints and serves the local API. Flags override the keys of the YAML file (see README.md, 'The agent')."},
+        footerHeading = "%nExamples:%n", footer = {
+                "  vesicle agent --config /etc/vesicle/agent.yaml",
+                "  vesicle agent --pod-cidr 10.244.1.0/24 --node-name node-1"})
+final class AgentCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(AgentCommand.class);
-    static final String USAGE = String.join("\n",
-            "usage: vesicle agent [--config FILE] [--node-name NAME] [--pod-cidr CIDR] [--gateway IP] [--mtu N]",
-            "                     [--bpffs-root DIR] [--state-dir DIR] [--api-socket PATH] [--api-group GROUP]",
-            "                     [--metrics-address HOST:PORT]",
-            "",
-            "Runs the node agent: loads and pins the datapath, restores the node's endpoints and serves the",
-            "local API, and metrics and probes over HTTP. Flags override the keys of the YAML file (see README.md, 'The agent').");
+    /** Labels and help of the keys this command knows; a key added later gets a generic line. */
+    private static final Map<String, String[]> HELP = Map.of(
+            "node-name", new String[] {"NAME", "this node's name (default: the host name)"},
+            "pod-cidr", new String[] {"CIDR", "the IPv4 prefix this node's pods get addresses from"},
+            "gateway", new String[] {"IP", "the pods' gateway (default: the CIDR's first host address)"},
+            "mtu", new String[] {"N", "MTU of every pod veth"},
+            "bpffs-root", new String[] {"DIR", "where the maps are pinned"},
+            "state-dir", new String[] {"DIR", "endpoint and IPAM state"},
+            "api-socket", new String[] {"PATH", "the local API's unix socket"},
+            "api-group", new String[] {"GROUP", "a group whose members may use the API besides root"});
+
+    @Option(names = "--config", paramLabel = "FILE", description = "the YAML configuration")
+    Path config;
+    @Spec
+    CommandSpec spec;
+
+    /** The command with one option per configuration key. */
+    static CommandLine commandLine() {
+        CommandLine line = new CommandLine(new AgentCommand());
+        for (AgentConfig.Key key : AgentConfig.Key.values()) {
+            String[] help = HELP.getOrDefault(key.flag, new String[] {"VALUE", "the '" + key.yaml + "' key"});
+            line.getCommandSpec().addOption(OptionSpec.builder("--" + key.flag).paramLabel(help[0]).type(String.class)
+                    .description(help[1]).build());
+        }
+        return line;
+    }
 
     /** A configuration that cannot be used: exit 2, like a usage error. */
-    public static final class ConfigError extends RuntimeException {
+    static final class ConfigError extends RuntimeException {
         ConfigError(String message) {
             super(message);
         }
     }
 
-    private AgentCommand() {
-    }
-
-    public static int run(List<String> argv, PrintStream out) {
-        if (argv.contains("--help")) {
-            out.println(USAGE);
-            return 0;
-        }
-        Set<String> known = new HashSet<>();
-        known.add("config");
-        Arrays.stream(AgentConfig.Key.values()).forEach(k -> known.add(k.flag));
-        Args args = Args.parse("agent", argv, known);
+    @Override
+    public Integer call() {
         Map<String, String> flags = new HashMap<>();
         for (AgentConfig.Key key : AgentConfig.Key.values()) {
-            String value = args.get(key.flag, null);
+            String value = spec.findOption("--" + key.flag).getValue();
             if (value != null) {
                 flags.put(key.flag, value);
             }
         }
-        String file = args.get("config", null);
-        AgentConfig config;
+        AgentConfig agentConfig;
         try {
-            config = AgentConfig.load(file == null ? null : Path.of(file), flags);
+            agentConfig = AgentConfig.load(config, flags);
         } catch (AgentConfig.ConfigException e) {
             throw new ConfigError(e.getMessage());
         }
-        Agent agent = new Agent(config).start();
+        Agent agent = new Agent(agentConfig).start();
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and SIGINT end the wait and the agent exits 0 once closed: a JVM ended by the
         // signal itself exits 143, which supervisors read as a failure.

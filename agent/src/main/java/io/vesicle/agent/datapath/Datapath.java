@@ -375,6 +375,16 @@ public final class Datapath implements AutoCloseable {
         return nodeNs;
     }
 
+    BpfObject object() {
+        return object;
+    }
+
+    /** Where the maps are pinned; null when they are not. */
+    Path pinRoot() {
+        return pinRoot;
+    }
+
+
     /** Why the datapath cannot serve pods (a map pin or a node device gone), or empty. */
     public Optional<String> unavailableReason() {
         List<String> pins = pinRoot == null ? List.of() : List.of(DatapathMaps.ENDPOINTS,

@@ -3,13 +3,10 @@ package io.vesicle.agent.datapath;
 import io.vesicle.loader.NetNs;
 import io.vesicle.maps.DatapathMaps;
 import io.vesicle.maps.EndpointInfo;
-import io.vesicle.maps.MetricsKey;
-import io.vesicle.maps.MetricsValue;
 import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The datapath without an agent, for the command line: wiring a pod by hand into pinned maps,
@@ -21,10 +18,6 @@ public final class ManualWiring {
 
     /** One endpoint entry, as {@code vesicle endpoints} prints it. */
     public record EndpointRow(int id, String address, String mac, int ifindex, String nodeMac, int identity) {
-    }
-
-    /** One counter summed over CPUs, as {@code vesicle metrics} prints it. */
-    public record CounterRow(String reason, String direction, long packets, long bytes) {
     }
 
     /** What {@link #wire} made. */
@@ -66,14 +59,9 @@ public final class ManualWiring {
         }
     }
 
-    public static List<CounterRow> counters(Path pinRoot) {
+    public static List<DatapathInspector.CounterRow> counters(Path pinRoot) {
         try (DatapathMaps maps = DatapathMaps.openPinned(pinRoot)) {
-            return maps.metrics().totals().entrySet().stream()
-                    .sorted(Comparator.comparing((Map.Entry<MetricsKey, MetricsValue> e) -> e.getKey().reason().code())
-                            .thenComparing(e -> e.getKey().direction()))
-                    .map(e -> new CounterRow(e.getKey().reason().label(), e.getKey().direction().name().toLowerCase(),
-                            e.getValue().packets(), e.getValue().bytes()))
-                    .toList();
+            return DatapathInspector.counters(maps.metrics());
         }
     }
 }

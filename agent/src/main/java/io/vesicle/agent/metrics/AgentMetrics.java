@@ -53,7 +53,8 @@ public final class AgentMetrics implements AutoCloseable {
     private final Timer mapSync;
     private final Timer policyCompile;
     private final Map<Class<?>, Timer> clusterEvents = new LinkedHashMap<>();
-    private final Counter lostEvents;
+    private final java.util.concurrent.atomic.LongAdder lostEvents = new java.util.concurrent.atomic.LongAdder();
+    private volatile java.util.function.LongSupplier lostEventsSource = () -> 0;
     private volatile DatapathMeters datapath;
 
     public AgentMetrics(Readiness readiness) {
@@ -95,7 +96,7 @@ public final class AgentMetrics implements AutoCloseable {
                     .tag("type", snakeCase(kind.getSimpleName()))
                     .serviceLevelObjectives(LATENCY_BUCKETS).register(registry));
         }
-        lostEvents = Counter.builder("vesicle.events.lost")
+        FunctionCounter.builder("vesicle.events.lost", this, m -> m.lostEvents.sum() + m.lostEventsSource.getAsLong())
                 .description("Datapath events (drop, trace and policy notifications) lost before a reader got"
                         + " them: the ring buffer was full or a reader fell behind")
                 .register(registry);
@@ -159,9 +160,14 @@ public final class AgentMetrics implements AutoCloseable {
         return clusterEvents.get(event.getClass());
     }
 
-    /** {@code vesicle_events_lost_total}: add the events lost since the last call. */
-    public Counter lostEvents() {
-        return lostEvents;
+    /** Adds events lost outside the event reader's own count (a reader of our own falling behind). */
+    public void countLostEvents(long n) {
+        lostEvents.add(n);
+    }
+
+    /** {@code vesicle_events_lost_total} reads the event reader's running total (datapath and subscribers) at scrape time. */
+    public void bindLostEvents(java.util.function.LongSupplier total) {
+        lostEventsSource = total;
     }
 
     /** Times future from now until it completes, either way. */

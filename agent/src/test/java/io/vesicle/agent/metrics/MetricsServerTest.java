@@ -81,7 +81,7 @@ class MetricsServerTest {
     @Test
     void servesTheExpositionWithTheAgentsMetersAndTheJvms() throws IOException {
         metrics.endpointCreate().record(java.time.Duration.ofMillis(30));
-        metrics.lostEvents().increment(3);
+        metrics.countLostEvents(3);
         metrics.endpointsInState("ready", () -> 2);
         Answer a = exchange(get("/metrics"));
         assertEquals(200, a.status());

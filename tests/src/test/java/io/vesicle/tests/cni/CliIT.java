@@ -12,6 +12,7 @@ import io.vesicle.tests.support.CniRuntime;
 import io.vesicle.tests.support.Repo;
 import io.vesicle.tests.support.Shell;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -296,5 +297,197 @@ class CliIT extends CniNodeFixture {
         Shell.Result unknown = api("endpoint", "get", "no-such-container", "eth0");
         assertEquals(1, unknown.exitCode(), unknown.toString());
         assertTrue(unknown.stderr().contains("no endpoint no-such-container/eth0"), unknown.toString());
+    }
+
+    Shell.Result apiOk(String... args) {
+        Shell.Result result = api(args);
+        assertEquals(0, result.exitCode(), result.toString());
+        return result;
+    }
+
+    /** bpftool's description of a pinned map: id, type, bytes_key, bytes_value, max_entries. */
+    JsonNode bpftoolShow(String map) {
+        return json("bpftool", "-j", "map", "show", "pinned", node.agent().pinRoot().resolve(map).toString());
+    }
+
+    @Test
+    void mapListMatchesWhatBpftoolShowsOfEachPinnedMap() {
+        JsonNode maps = json(apiOk("map", "list", "-o", "json").stdout());
+        List<String> names = new ArrayList<>();
+        for (JsonNode m : maps) {
+            String name = m.path("name").asText();
+            names.add(name);
+            JsonNode kernel = bpftoolShow(name);
+            assertEquals(kernel.path("id").asInt(), m.path("id").asInt(), name);
+            assertEquals(kernel.path("type").asText(), m.path("type").asText(), name);
+            assertEquals(kernel.path("bytes_key").asInt(), m.path("keySize").asInt(), name);
+            assertEquals(kernel.path("bytes_value").asInt(), m.path("valueSize").asInt(), name);
+            assertEquals(kernel.path("max_entries").asInt(), m.path("maxEntries").asInt(), name);
+            assertEquals(node.agent().pinRoot().resolve(name).toString(), m.path("pin").asText());
+        }
+        assertTrue(names.containsAll(List.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX,
+                DatapathMaps.METRICS, DatapathMaps.IPCACHE, DatapathMaps.EVENTS, DatapathMaps.EVENTS_CONFIG,
+                DatapathMaps.EVENTS_LOST)), names.toString());
+        for (String stable : List.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX, DatapathMaps.IPCACHE,
+                DatapathMaps.EVENTS_CONFIG)) {
+            long entries = -2;
+            for (JsonNode m : maps) {
+                if (m.path("name").asText().equals(stable)) {
+                    entries = m.path("entries").asLong();
+                }
+            }
+            assertEquals(bpftool(stable).size(), entries, "entries of " + stable);
+        }
+        Shell.Result table = apiOk("map", "list");
+        assertEquals(maps.size(), rows(table.stdout()).size(), table.stdout());
+    }
+
+    @Test
+    void mapDumpDecodesTheEndpointEntriesBpftoolShows() {
+        JsonNode dumped = json(apiOk("map", "dump", DatapathMaps.ENDPOINTS, "-o", "json").stdout());
+        Map<String, JsonNode> byAddress = new HashMap<>();
+        dumped.forEach(e -> byAddress.put(e.path("key").asText(), e.path("value")));
+        List<JsonNode> kernel = bpftool(DatapathMaps.ENDPOINTS);
+        assertEquals(kernel.size(), byAddress.size(), dumped.toString());
+        for (JsonNode entry : kernel) {
+            JsonNode v = entry.path("value");
+            String address = dotted(entry.path("key").path("addr").path("ip6")).replaceAll("(\\.0){12}$", "");
+            JsonNode ours = byAddress.get(address);
+            assertTrue(ours != null, address + " dumped: " + dumped);
+            assertEquals(v.path("endpoint_id").asInt(), ours.path("endpointId").asInt());
+            assertEquals(v.path("ifindex").asInt(), ours.path("ifindex").asInt());
+            assertEquals(v.path("identity").asInt(), ours.path("identity").asInt());
+            assertEquals(mac(v.path("mac")), ours.path("mac").asText());
+            assertEquals(mac(v.path("node_mac")), ours.path("nodeMac").asText());
+        }
+        Shell.Result table = apiOk("map", "dump", DatapathMaps.ENDPOINTS);
+        assertEquals(kernel.size(), rows(table.stdout()).size(), table.stdout());
+
+        Shell.Result unknown = api("map", "dump", "vsl_nothing");
+        assertEquals(1, unknown.exitCode(), unknown.toString());
+        assertTrue(unknown.stderr().contains("no datapath map vsl_nothing") && unknown.stderr().contains(
+                DatapathMaps.ENDPOINTS), unknown.toString());
+        Shell.Result ring = api("map", "dump", DatapathMaps.EVENTS);
+        assertEquals(1, ring.exitCode(), ring.toString());
+        assertTrue(ring.stderr().contains("vesicle monitor"), ring.toString());
+    }
+
+    @Test
+    void metricsThroughTheAgentPrintTheCountersBpftoolSums() {
+        Map<String, Long> before = bpftoolPackets();
+        JsonNode counters = json(apiOk("metrics", "-o", "json").stdout());
+        Map<String, Long> after = bpftoolPackets();
+        assertTrue(counters.size() > 0, counters.toString());
+        for (JsonNode c : counters) {
+            String key = c.path("reason").asText() + " " + c.path("direction").asText();
+            long printed = c.path("packets").asLong();
+            assertTrue(before.getOrDefault(key, 0L) <= printed && printed <= after.get(key), key + ": printed "
+                    + printed + ", bpftool " + before.get(key) + ".." + after.get(key));
+            assertEquals(io.vesicle.maps.Reason.of(io.vesicle.maps.Reason.valueOf(c.path("reason").asText()
+                    .toUpperCase()).code()).isDrop(), c.path("drop").asBoolean(), key);
+        }
+    }
+
+    @Test
+    void ipcacheListDecodesWhatIsInTheKernelsTrie() {
+        Path pin = node.agent().pinRoot().resolve(DatapathMaps.IPCACHE);
+        // 10.245.0.0/24 (prefixlen 32 + 24) -> identity 6 (remote node), behind 10.0.0.2, pod-CIDR flag.
+        String[] key = "38 00 00 00 04 00 00 00 0a f5 00 00 00 00 00 00 00 00 00 00 00 00 00 00".split(" ");
+        String[] value = "06 00 00 00 0a 00 00 02 01 00 00 00".split(" ");
+        List<String> update = new ArrayList<>(List.of("bpftool", "map", "update", "pinned", pin.toString(), "key",
+                "hex"));
+        update.addAll(List.of(key));
+        update.addAll(List.of("value", "hex"));
+        update.addAll(List.of(value));
+        Shell.check(update.toArray(String[]::new));
+        try {
+            JsonNode entries = json(apiOk("ipcache", "list", "-o", "json").stdout());
+            assertEquals(bpftool(DatapathMaps.IPCACHE).size(), entries.size(), entries.toString());
+            JsonNode ours = null;
+            for (JsonNode e : entries) {
+                if (e.path("prefix").asText().equals("10.245.0.0/24")) {
+                    ours = e;
+                }
+            }
+            assertTrue(ours != null, entries.toString());
+            assertEquals(6, ours.path("identity").asInt());
+            assertEquals("10.0.0.2", ours.path("tunnelEndpoint").asText());
+            assertEquals("pod-cidr", ours.path("flags").get(0).asText());
+            String table = apiOk("ipcache", "list").stdout();
+            assertTrue(table.lines().anyMatch(l -> l.trim().split("\\s+").length == 4
+                    && l.startsWith("10.245.0.0/24") && l.contains(" 6 ") && l.contains("10.0.0.2")), table);
+        } finally {
+            List<String> delete = new ArrayList<>(List.of("bpftool", "map", "delete", "pinned", pin.toString(),
+                    "key", "hex"));
+            delete.addAll(List.of(key));
+            Shell.check(delete.toArray(String[]::new));
+        }
+    }
+
+    @Test
+    void identityListHoldsTheReservedIdentitiesTheEndpointsCarry() {
+        JsonNode identities = json(apiOk("identity", "list", "-o", "json").stdout());
+        Map<Integer, String> byId = new HashMap<>();
+        identities.forEach(i -> byId.put(i.path("id").asInt(), i.path("name").asText()));
+        assertEquals("init", byId.get(5));
+        assertEquals("world", byId.get(2));
+        for (JsonNode entry : bpftool(DatapathMaps.ENDPOINTS)) {
+            int identity = entry.path("value").path("identity").asInt();
+            assertTrue(byId.containsKey(identity), "identity " + identity + " of an endpoint is listed: " + byId);
+        }
+        assertEquals(identities.size(), rows(apiOk("identity", "list").stdout()).size());
+    }
+
+    @Test
+    void policyGetSaysThereIsNoPolicyYet() {
+        assertTrue(apiOk("policy", "get").stdout().startsWith("no policy yet"));
+        JsonNode json = json(apiOk("policy", "get", "-o", "json").stdout());
+        assertFalse(json.path("enforced").asBoolean());
+        assertEquals(0, json.path("policies").size());
+    }
+
+    @Test
+    void endpointListAsJsonMatchesTheLinks() {
+        JsonNode endpoints = json(apiOk("endpoint", "list", "-o", "json").stdout());
+        assertTrue(endpoints.size() >= 2, endpoints.toString());
+        for (CniNode.Pod pod : List.of(a, b)) {
+            JsonNode ours = null;
+            for (JsonNode e : endpoints) {
+                if (e.path("containerID").asText().equals(pod.containerID())) {
+                    ours = e;
+                }
+            }
+            assertTrue(ours != null, pod.containerID() + " in " + endpoints);
+            assertEquals(link(pod.netns(), "eth0").path("address").asText(), ours.path("mac").asText());
+            assertEquals(link(node.netns(), ours.path("hostIf").asText()).path("address").asText(),
+                    ours.path("hostMac").asText());
+            assertEquals("default/" + pod.name(), ours.path("podNamespace").asText() + "/"
+                    + ours.path("podName").asText());
+        }
+    }
+
+    @Test
+    void statusAsATableNamesTheNodeAndProgram() {
+        String table = apiOk("status", "-o", "table").stdout();
+        assertTrue(table.lines().anyMatch(l -> l.matches("node\\s+" + node.agent().nodeName())), table);
+        String hostIf = node.agent().client().endpoint(a.containerID(), "eth0").orElseThrow().hostIf();
+        assertTrue(table.lines().anyMatch(l -> l.matches("datapath.programId\\s+" + tcProgramId(hostIf))), table);
+    }
+
+    @Test
+    void eventsSwitchesWhatTheDatapathSendsInItsMap() {
+        try {
+            JsonNode status = json(apiOk("events", "--traces", "on", "--trace-sample", "7", "-o", "json").stdout());
+            assertTrue(status.path("settings").path("traces").asBoolean(), status.toString());
+            JsonNode config = bpftool(DatapathMaps.EVENTS_CONFIG).get(0).path("value");
+            assertEquals(7, config.path("trace_sample").asInt(), config.toString());
+            assertEquals(0x7, config.path("flags").asInt(), "drops, traces and policy verdicts: " + config);
+        } finally {
+            apiOk("events", "--traces", "off", "--trace-sample", "1");
+        }
+        assertEquals(0x5, bpftool(DatapathMaps.EVENTS_CONFIG).get(0).path("value").path("flags").asInt());
+        Shell.Result bad = api("events", "--trace-sample", "0");
+        assertEquals(1, bad.exitCode(), bad.toString());
+        assertTrue(bad.stderr().contains("traceSample"), bad.toString());
     }
 }
