@@ -44,6 +44,8 @@ class KubernetesSourceIT {
     private static final String CLUSTER_CIDR = "10.244.0.0/16";
     private static final String UPLINK = "up0";
     private static final Duration WITHIN = Duration.ofSeconds(20);
+    /** The mock server logs every request (java.util.logging); held here, as JUL keeps loggers weakly. */
+    private static final java.util.logging.Logger MOCK_SERVER_LOG = quiet("io.fabric8.mockwebserver");
 
     private TestNetwork network;
     private MockApiServer server;
@@ -240,6 +242,12 @@ class KubernetesSourceIT {
 
     private void awaitLogged(String fragment) {
         Poll.until("a log line with '" + fragment + "'", WITHIN, () -> !log.lines(fragment).isEmpty());
+    }
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+        logger.setLevel(java.util.logging.Level.WARNING);
+        return logger;
     }
 
     private static void printDelay(String what, long sinceNanos) {
