@@ -33,8 +33,10 @@ import org.junit.jupiter.api.Timeout;
  * A real agent with {@code clusterState: kubernetes}, in this JVM (its API client reaches fabric8's
  * mock API server, CRUD mode, on 127.0.0.1) and its datapath in a node namespace of the test with
  * an uplink veth, in native routing mode: what the API server holds is checked where it ends up,
- * in the kernel's ipcache and routing table, read with bpftool and ip. Delays from the API write to
- * the kernel are printed (polled every 20 ms plus a bpftool run), not asserted.
+ * in the kernel's ipcache and routing table, read with bpftool and ip: changes followed, bad
+ * objects refused naming them and changing nothing, and the catch-up after a broken watch and after
+ * a restart of the agent. Delays from the API write to the kernel are printed (polled every 20 ms
+ * plus a bpftool run), not asserted.
  */
 @Timeout(90)
 class KubernetesSourceIT {
@@ -100,11 +102,13 @@ class KubernetesSourceIT {
         api.nodes().resource(node("n3", "192.168.77.3", "10.244.3.0/24")).create();
         api.pods().inNamespace("default").resource(pod("default", "web-n1", SELF, "10.244.1.5", false)).create();
         api.pods().inNamespace("default").resource(pod("default", "web-n2", "n2", "10.244.2.5", false)).create();
+        api.pods().inNamespace("default").resource(pod("default", "api-n2", "n2", "10.244.2.6", false)).create();
         api.pods().inNamespace("default").resource(pod("default", "web-n3", "n3", "10.244.3.5", false)).create();
         long starting = System.nanoTime();
         agent.start();
         awaitKernel("the first listing in the maps and routes", k -> k.hasNode("192.168.77.2", "10.244.2.0/24")
                 && k.hasNode("192.168.77.3", "10.244.3.0/24") && k.hasPod("10.244.2.5", "192.168.77.2")
+                && k.hasPod("10.244.2.6", "192.168.77.2")
                 && k.hasPod("10.244.3.5", "192.168.77.3"));
         printDelay("agent start -> the first listing in the kernel", starting);
         Kernel first = kernel();
@@ -158,14 +162,19 @@ class KubernetesSourceIT {
         assertTrue(kernel().hasNode("192.168.77.2", "10.244.2.0/24"), "the other nodes stay: " + kernel());
 
         Kernel before = kernel();
-        // A node whose pod CIDR overlaps this node's, and this node's own Node rewritten by someone else.
+        // A node whose pod CIDR overlaps this node's, one with this node's address, one whose podCIDR does
+        // not parse, a pod of another node in this node's pod CIDR, and this node's own Node rewritten.
         api.nodes().resource(node("n4", "192.168.77.4", "10.244.1.128/25")).create();
+        api.nodes().resource(node("n7", SELF_IP, "10.244.7.0/24")).create();
+        api.nodes().resource(node("n8", "192.168.77.8", "10.244.8.0/33")).create();
+        api.pods().inNamespace("default").resource(pod("default", "squatter", "n2", "10.244.1.77", false)).create();
         api.nodes().withName(SELF).edit(n -> reshaped(n, node(SELF, "192.168.77.99", "10.244.9.0/24")));
-        awaitLogged("refused Node/n4");
-        awaitLogged("refused Node/" + SELF);
-        System.out.println("refusals: " + log.lines("refused Node/"));
-        assertEquals(before, kernel(), "maps or routes changed by refused Nodes");
-        assertTrue(refusedNodes() >= 2, "refusals counted in /v1/status");
+        for (String origin : List.of("Node/n4", "Node/n7", "Node/n8", "Pod/default/squatter", "Node/" + SELF)) {
+            Poll.until("a log line refusing " + origin, WITHIN, () -> !log.lines("refused", origin).isEmpty());
+            System.out.println("logged: " + log.lines("refused", origin).get(0));
+        }
+        assertEquals(before, kernel(), "maps or routes changed by refused objects");
+        assertTrue(refusedEntries() >= 4, "refusals counted in /v1/status (the malformed Node is the source's)");
     }
 
     @Test
@@ -179,12 +188,7 @@ class KubernetesSourceIT {
         System.out.printf("watch broken -> /v1/healthz degraded after %.0f ms: %s%n", (System.nanoTime() - broken) / 1e6,
                 health().reason());
 
-        // Changes the agent cannot see: a pod and a node deleted, a node created with a pod, a node moved.
-        api.pods().inNamespace("default").withName("web-n2").delete();
-        api.nodes().withName("n3").delete();
-        api.nodes().resource(node("n6", "192.168.77.6", "10.244.6.0/24")).create();
-        api.pods().inNamespace("default").resource(pod("default", "web-n6", "n6", "10.244.6.5", false)).create();
-        api.nodes().withName("n2").edit(n -> reshaped(n, node("n2", "192.168.77.22", "10.244.2.0/24")));
+        changeTheStoreBehindTheAgentsBack();
         assertEquals(before, kernel(), "forwarding state stays while the store is away");
         Messages.Health degraded = health();
         assertEquals("degraded", degraded.status(), degraded.toString());
@@ -194,10 +198,7 @@ class KubernetesSourceIT {
         server.compactHistory();
         server.startAgentPort();
         long resumed = System.nanoTime();
-        awaitKernel("the maps catching up with what changed during the break",
-                k -> k.lacksPod("10.244.2.5") && k.lacksNode("192.168.77.3", "10.244.3.0/24") && k.lacksPod("10.244.3.5")
-                        && k.hasNode("192.168.77.6", "10.244.6.0/24") && k.hasPod("10.244.6.5", "192.168.77.6")
-                        && k.hasNode("192.168.77.22", "10.244.2.0/24") && !k.ipcache().containsKey("192.168.77.2/32"));
+        awaitKernel("the maps catching up with what changed during the break", KubernetesSourceIT::caughtUp);
         printDelay("watch resumed -> maps caught up", resumed);
         Poll.until("health ok again", WITHIN, () -> "ok".equals(health().status()));
         printDelay("watch resumed -> health ok", resumed);
@@ -210,7 +211,37 @@ class KubernetesSourceIT {
         printDelay("Node deleted after the resume -> gone from the kernel", written);
     }
 
-    private long refusedNodes() {
+    @Test
+    void aRestartedAgentCatchesUpWithWhatChangedWhileItWasDown() {
+        agent.stop();
+        changeTheStoreBehindTheAgentsBack();
+        Kernel stale = kernel();
+        assertTrue(stale.hasNode("192.168.77.3", "10.244.3.0/24") && stale.hasPod("10.244.2.5", "192.168.77.2"),
+                "the maps stay while the agent is down: " + stale);
+        long restarting = System.nanoTime();
+        agent.start();
+        awaitKernel("the maps catching up with what changed while the agent was down", KubernetesSourceIT::caughtUp);
+        printDelay("agent restart -> maps caught up", restarting);
+    }
+
+    /** A pod and a node deleted, a node created with a pod, a node moved to another address with its pod. */
+    private void changeTheStoreBehindTheAgentsBack() {
+        api.pods().inNamespace("default").withName("web-n2").delete();
+        api.nodes().withName("n3").delete();
+        api.nodes().resource(node("n6", "192.168.77.6", "10.244.6.0/24")).create();
+        api.pods().inNamespace("default").resource(pod("default", "web-n6", "n6", "10.244.6.5", false)).create();
+        api.nodes().withName("n2").edit(n -> reshaped(n, node("n2", "192.168.77.22", "10.244.2.0/24")));
+    }
+
+    /** The kernel holds what {@link #changeTheStoreBehindTheAgentsBack()} left, and nothing of what it removed. */
+    private static boolean caughtUp(Kernel k) {
+        return k.lacksPod("10.244.2.5") && k.lacksNode("192.168.77.3", "10.244.3.0/24") && k.lacksPod("10.244.3.5")
+                && k.hasNode("192.168.77.6", "10.244.6.0/24") && k.hasPod("10.244.6.5", "192.168.77.6")
+                && k.hasNode("192.168.77.22", "10.244.2.0/24") && k.hasPod("10.244.2.6", "192.168.77.22")
+                && !k.ipcache().containsKey("192.168.77.2/32");
+    }
+
+    private long refusedEntries() {
         return agent.client().call("GET", ApiPaths.STATUS, null, StatusCluster.class).cluster().refused();
     }
 
@@ -238,10 +269,6 @@ class KubernetesSourceIT {
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; the kernel holds " + kernel(), e);
         }
-    }
-
-    private void awaitLogged(String fragment) {
-        Poll.until("a log line with '" + fragment + "'", WITHIN, () -> !log.lines(fragment).isEmpty());
     }
 
     private static java.util.logging.Logger quiet(String name) {
