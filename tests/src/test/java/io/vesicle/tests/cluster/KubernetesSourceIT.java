@@ -67,8 +67,13 @@ class KubernetesSourceIT {
 
         /** Nothing of the node left: neither its pod CIDR, nor its address, nor a route. */
         boolean lacksNode(String underlayIP, String podCIDR) {
-            return !ipcache.containsKey(podCIDR) && !ipcache.containsKey(underlayIP + "/32")
-                    && routes.stream().noneMatch(r -> r.startsWith(podCIDR + " ") || r.contains(" " + underlayIP + " "));
+            return !ipcache.containsKey(podCIDR) && lacksAddress(underlayIP)
+                    && routes.stream().noneMatch(r -> r.startsWith(podCIDR + " "));
+        }
+
+        /** No entry for a node address, and no route through it. */
+        boolean lacksAddress(String underlayIP) {
+            return !ipcache.containsKey(underlayIP + "/32") && routes.stream().noneMatch(r -> r.contains(" " + underlayIP + " "));
         }
 
         boolean hasPod(String ip, String nodeIP) {
@@ -238,7 +243,7 @@ class KubernetesSourceIT {
         return k.lacksPod("10.244.2.5") && k.lacksNode("192.168.77.3", "10.244.3.0/24") && k.lacksPod("10.244.3.5")
                 && k.hasNode("192.168.77.6", "10.244.6.0/24") && k.hasPod("10.244.6.5", "192.168.77.6")
                 && k.hasNode("192.168.77.22", "10.244.2.0/24") && k.hasPod("10.244.2.6", "192.168.77.22")
-                && !k.ipcache().containsKey("192.168.77.2/32");
+                && k.lacksAddress("192.168.77.2");
     }
 
     private long refusedEntries() {
