@@ -4,7 +4,6 @@ import static io.vesicle.cluster.kubernetes.MockApiServer.node;
 import static io.vesicle.cluster.kubernetes.MockApiServer.pod;
 import static io.vesicle.cluster.kubernetes.MockApiServer.reshaped;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
