@@ -11,11 +11,11 @@ import java.util.List;
  * What is logged while it is open: slf4j-simple writes to whatever System.err is at the time of
  * each line, so System.err is replaced by a stream that copies to the real one and keeps a copy.
  */
-final class CapturedLog implements AutoCloseable {
+public final class CapturedLog implements AutoCloseable {
     private final PrintStream original = System.err;
     private final ByteArrayOutputStream copy = new ByteArrayOutputStream();
 
-    CapturedLog() {
+    public CapturedLog() {
         System.setErr(new PrintStream(new OutputStream() {
             @Override
             public void write(int b) {
@@ -36,7 +36,7 @@ final class CapturedLog implements AutoCloseable {
     }
 
     /** Lines containing every one of the fragments. */
-    List<String> lines(String... fragments) {
+    public List<String> lines(String... fragments) {
         String text;
         synchronized (copy) {
             text = copy.toString(StandardCharsets.UTF_8);

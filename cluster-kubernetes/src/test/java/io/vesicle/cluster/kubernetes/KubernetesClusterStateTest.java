@@ -39,6 +39,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import static io.vesicle.cluster.kubernetes.MockApiServer.node;
+import static io.vesicle.cluster.kubernetes.MockApiServer.pod;
+import static io.vesicle.cluster.kubernetes.MockApiServer.reshaped;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -360,28 +363,6 @@ class KubernetesClusterStateTest {
             }
             Thread.sleep(20);
         }
-    }
-
-    static Node node(String name, String internalIP, String podCIDR) {
-        NodeBuilder node = new NodeBuilder().withNewMetadata().withName(name).endMetadata()
-                .withNewSpec().withPodCIDR(podCIDR).endSpec()
-                .withNewStatus().addNewAddress().withType("Hostname").withAddress(name).endAddress().endStatus();
-        if (internalIP != null) {
-            node.editStatus().addNewAddress().withType("InternalIP").withAddress(internalIP).endAddress().endStatus();
-        }
-        return node.build();
-    }
-
-    /** The stored node with the wanted one's spec and status (its metadata kept). */
-    static Node reshaped(Node stored, Node wanted) {
-        return new NodeBuilder(stored).withSpec(wanted.getSpec()).withStatus(wanted.getStatus()).build();
-    }
-
-    static Pod pod(String namespace, String name, String nodeName, String ip, boolean hostNetwork) {
-        return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name)
-                .addToLabels("app", name).endMetadata()
-                .withNewSpec().withNodeName(nodeName).withHostNetwork(hostNetwork).endSpec()
-                .withNewStatus().withPhase("Running").withPodIP(ip).endStatus().build();
     }
 
     static Namespace namespace(String name, Map<String, String> labels) {

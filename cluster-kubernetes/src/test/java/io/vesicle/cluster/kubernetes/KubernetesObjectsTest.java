@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Optional;
 
-import static io.vesicle.cluster.kubernetes.KubernetesClusterStateTest.node;
-import static io.vesicle.cluster.kubernetes.KubernetesClusterStateTest.pod;
+import static io.vesicle.cluster.kubernetes.MockApiServer.node;
+import static io.vesicle.cluster.kubernetes.MockApiServer.pod;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,9 @@
 package io.vesicle.cluster.kubernetes;
 
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -35,8 +39,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * since that resourceVersion or, when its history no longer reaches back that far (compacted),
  * answers with a 410 Gone ERROR event, upon which fabric8 lists again and reports what vanished as
  * deletes. {@link #compactHistory()} makes this server do the latter, as etcd compaction would.
+ *
+ * <p>Public, with the objects' builders, for the agent's end-to-end test in tests/ (this module's
+ * test-jar).
  */
-final class MockApiServer implements AutoCloseable {
+public final class MockApiServer implements AutoCloseable {
     private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
     private final CompactingDispatcher dispatcher = new CompactingDispatcher(store);
     private final MockWebServer testFacing;
@@ -44,7 +51,7 @@ final class MockApiServer implements AutoCloseable {
     private final int agentPort;
     private final KubernetesClient client;
 
-    MockApiServer() {
+    public MockApiServer() {
         testFacing = serve(0);
         agentFacing = serve(0);
         agentPort = agentFacing.getPort();
@@ -65,12 +72,12 @@ final class MockApiServer implements AutoCloseable {
     }
 
     /** The test's client (its own port: up while the agent's port is down). */
-    KubernetesClient client() {
+    public KubernetesClient client() {
         return client;
     }
 
     /** A kubeconfig naming the agent's port, as an operator would write one. */
-    Path writeKubeconfig(Path directory) throws IOException {
+    public Path writeKubeconfig(Path directory) throws IOException {
         return Files.writeString(directory.resolve("kubeconfig"), """
                 apiVersion: v1
                 kind: Config
@@ -92,27 +99,27 @@ final class MockApiServer implements AutoCloseable {
     }
 
     /** Closes the agent's port and every connection on it (its watches break); the store stays. */
-    void stopAgentPort() {
+    public void stopAgentPort() {
         agentFacing.shutdown();
     }
 
     /** Serves the same store on the same port again. */
-    void startAgentPort() {
+    public void startAgentPort() {
         agentFacing = serve(agentPort);
     }
 
     /** From now on a watch from a resourceVersion older than the store's current one gets 410 Gone. */
-    void compactHistory() {
+    public void compactHistory() {
         dispatcher.compactedBefore.set(Long.parseLong(client.namespaces().list().getMetadata().getResourceVersion()));
     }
 
     /** From now on GETs of this path (query excluded) are answered 403 Forbidden, as RBAC would. */
-    void forbid(String path) {
+    public void forbid(String path) {
         dispatcher.forbidden.add(path);
     }
 
     /** How many GET requests for this path (query excluded) the store has answered. */
-    int getsOf(String path) {
+    public int getsOf(String path) {
         return dispatcher.gets.getOrDefault(path, new AtomicInteger()).get();
     }
 
@@ -125,6 +132,29 @@ final class MockApiServer implements AutoCloseable {
         } catch (IllegalStateException alreadyStopped) {
             // a test stopped it
         }
+    }
+
+    /** A Node as a kubelet registers it: a Hostname address, and the InternalIP when not null. */
+    public static Node node(String name, String internalIP, String podCIDR) {
+        NodeBuilder node = new NodeBuilder().withNewMetadata().withName(name).endMetadata()
+                .withNewSpec().withPodCIDR(podCIDR).endSpec()
+                .withNewStatus().addNewAddress().withType("Hostname").withAddress(name).endAddress().endStatus();
+        if (internalIP != null) {
+            node.editStatus().addNewAddress().withType("InternalIP").withAddress(internalIP).endAddress().endStatus();
+        }
+        return node.build();
+    }
+
+    /** The stored node with the wanted one's spec and status (its metadata kept). */
+    public static Node reshaped(Node stored, Node wanted) {
+        return new NodeBuilder(stored).withSpec(wanted.getSpec()).withStatus(wanted.getStatus()).build();
+    }
+
+    public static Pod pod(String namespace, String name, String nodeName, String ip, boolean hostNetwork) {
+        return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name)
+                .addToLabels("app", name).endMetadata()
+                .withNewSpec().withNodeName(nodeName).withHostNetwork(hostNetwork).endSpec()
+                .withNewStatus().withPhase("Running").withPodIP(ip).endStatus().build();
     }
 
     /** The store, shared by both ports (whose shutdown must not end it), answering 410 to stale watches. */
