@@ -91,6 +91,40 @@ public final class KernelView {
         return List.copyOf(sorted.values());
     }
 
+    /**
+     * One ipcache entry ({@code struct ipcache_value}, 12 bytes): the prefix's identity, the
+     * underlay address of the node behind it ("0.0.0.0" when none) and its flags.
+     */
+    public record IpcacheEntry(int identity, String tunnelEndpoint, int flags) {
+    }
+
+    /**
+     * The ipcache pinned under pinRoot as the kernel holds it, by prefix ("10.244.2.0/24"),
+     * sorted; {@code struct ipcache_key}'s prefix length counts the 32 bits before the address.
+     */
+    public static Map<String, IpcacheEntry> ipcache(String nodeNetns, Path pinRoot) {
+        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned",
+                pinRoot.resolve(DatapathMaps.IPCACHE).toString());
+        JsonNode dump;
+        try {
+            dump = CniRuntime.JSON.readTree(out);
+        } catch (IOException e) {
+            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
+        }
+        Map<String, IpcacheEntry> sorted = new TreeMap<>();
+        for (JsonNode element : dump) {
+            ByteBuffer key = bytes(element.path("key"));
+            ByteBuffer value = bytes(element.path("value"));
+            if (key.capacity() != 24 || value.capacity() != 12) {
+                throw new IllegalStateException("ipcache_key is 24 bytes and ipcache_value 12, bpftool shows "
+                        + key.capacity() + " and " + value.capacity() + ": " + element);
+            }
+            sorted.put(ip(key, 8) + "/" + (key.getInt(0) - 32),
+                    new IpcacheEntry(value.getInt(0), ip(value, 4), value.get(8) & 0xff));
+        }
+        return sorted;
+    }
+
     /** The tc filters on dev's ingress hook in the node namespace (none when dev has no clsact). */
     public static List<TcFilter> ingressFilters(String nodeNetns, String dev) {
         Shell.Result r = Shell.run(30, Shell.inNetns(nodeNetns, "tc", "filter", "show", "dev", dev, "ingress"));
