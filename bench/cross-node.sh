@@ -9,7 +9,7 @@
 #   underlay  node to node, no pods: the ceiling
 # Single-stream TCP (iperf3), 64-byte UDP (iperf3 -l 64 -b 0; Mbit/s of payload received is
 # proportional to the packet rate) and TCP request/response latency (sockperf ping-pong).
-#   ROUNDS=3 SECONDS_PER_RUN=4 VARIANTS="overlay native flannel underlay" bench/cross-node.sh
+#   ROUNDS=3 SECONDS_PER_RUN=4 VARIANTS="overlay native flannel underlay" [BENCH_RAW=FILE] bench/cross-node.sh
 # Needs `make build`. Everything lives in namespaces vbench<pid>-*, /tmp/vbench<pid>,
 # /dev/shm/vbench<pid>-etcd and /sys/fs/bpf/vbench<pid>-*, removed on exit.
 set -euo pipefail
@@ -115,16 +115,21 @@ for r in $(seq "$rounds"); do
     for v in "${labels[@]}"; do bench_measure "$v" "${client[$v]}" "${server_ip[$v]}"; done
 done
 
+# BENCH_RAW=FILE keeps every round's figures ("label metric value" lines) for a closer look.
+if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi
 bench_table "cross node, $rounds rounds" "${labels[@]}"
 echo "ratios (>1: the first is better):"
 if has overlay && has flannel; then
     bench_ratio tcp overlay flannel "goal >= 1.2x"
     bench_ratio udp64 overlay flannel "goal >= 1.2x"
+    bench_ratio tcpcpu overlay flannel "the same, per CPU-second"
+    bench_ratio udp64cpu overlay flannel "the same, per CPU-second"
     bench_ratio p50 overlay flannel "goal >= 1.0x"
     bench_ratio p99 overlay flannel ""
 fi
 if has native && has underlay; then
     for m in tcp udp64; do bench_ratio "$m" native underlay "goal >= 0.97x"; done
+    for m in tcpcpu udp64cpu; do bench_ratio "$m" native underlay "the same, per CPU-second"; done
     for m in p50 p99; do bench_ratio "$m" native underlay ""; done
 fi
 if has flannel && has underlay; then

@@ -81,9 +81,12 @@ for r in $(seq "$rounds"); do
     bench_measure vesicle "$prefix-vpod2" 10.197.0.3
 done
 
+# BENCH_RAW=FILE keeps every round's figures ("label metric value" lines) for a closer look.
+if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi
 bench_table "same node, $rounds rounds" veth bridge vesicle
 echo "ratios (>1: the first is better):"
 for m in udp64 tcp; do bench_ratio "$m" vesicle veth "goal >= 0.95x"; done
+for m in udp64cpu tcpcpu; do bench_ratio "$m" vesicle veth "the same, per CPU-second"; done
 for m in p50 p99; do bench_ratio "$m" vesicle veth ""; done
 for m in udp64 tcp p50 p99; do bench_ratio "$m" vesicle bridge ""; done
 for m in udp64 tcp; do bench_ratio "$m" veth bridge "ceiling over bridge"; done
