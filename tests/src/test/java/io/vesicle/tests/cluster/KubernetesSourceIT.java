@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.vesicle.agent.cluster.ClusterSync;
+import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.api.ApiPaths;
 import io.vesicle.api.Messages;
 import io.vesicle.cluster.kubernetes.CapturedLog;
@@ -76,7 +76,7 @@ class KubernetesSourceIT {
         }
 
         boolean hasPod(String ip, String nodeIP) {
-            return new KernelView.IpcacheEntry(ClusterSync.POD_IDENTITY, nodeIP, 0).equals(ipcache.get(ip + "/32"));
+            return new KernelView.IpcacheEntry(EndpointManager.POD_IDENTITY, nodeIP, 0).equals(ipcache.get(ip + "/32"));
         }
 
         boolean lacksPod(String ip) {
