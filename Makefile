@@ -6,7 +6,7 @@ MVN_VERBOSE ?= mvn -B -ntp -Dstyle.color=never
 # What the build, the tests, the demo and the benchmarks need from Debian.
 APT_PACKAGES := clang llvm libbpf-dev bpftool gcc make iproute2 libnl-route-3-dev \
 	openjdk-17-jdk-headless maven iperf3 sockperf iputils-ping ethtool procps util-linux jq \
-	containernetworking-plugins iptables
+	containernetworking-plugins iptables libnftables-dev nftables etcd-server prometheus tshark curl
 
 .PHONY: all deps bpffs build test demo bench clean
 

@@ -4,4 +4,5 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/map-updates.sh"
 "$here/same-node.sh"
+"$here/cross-node.sh"
 "$here/cni-add.sh"

@@ -1,54 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Programs on a pod's host-side veth. from_container runs at its tc ingress,
- * i.e. on every packet the pod sends. */
+/* The datapath, one object so its programs share maps and settings:
+ * from_container at the tc ingress of each pod's host-side veth (every packet a pod sends),
+ * from_overlay at the tc ingress of the VXLAN device, from_netdev at the tc ingress of the
+ * uplink (native routing), from_host at the tc egress of the host device vsl_host (the node's
+ * own traffic to remote pods). */
 #include "lib/common.h"
+#include "lib/config.h"
 #include "lib/eth.h"
 #include "lib/ipv4.h"
 #include "lib/arp.h"
 #include "lib/counters.h"
 #include "lib/endpoints.h"
 #include "lib/ipcache.h"
+#include "lib/local_delivery.h"
+#include "lib/tunnel.h"
+#include "lib/fib.h"
 
-/* Set by the loader per node (libbpf rewrites .rodata before load). */
-const volatile __be32 CFG_GATEWAY_IP4 = 0; /* 0: answer ARP for any router address */
-
-static __always_inline int deliver_local(struct __sk_buff *skb, struct ethhdr *eth,
-					 struct iphdr *ip, const struct endpoint_info *dst)
+/* Where the ipcache says a remote destination lives: its node's underlay address, or 0 when
+ * it is not behind a node of the cluster (the world, a node itself, or no entry at all). In
+ * single-node mode the ipcache is not even looked at. */
+static __always_inline __be32 remote_tunnel_endpoint(__be32 daddr)
 {
-	/* Expiring packets go to the stack, which sends ICMP time exceeded. */
-	if (ip->ttl <= 1) {
-		count(skb, REASON_TO_STACK, METRIC_EGRESS);
-		return TC_ACT_OK;
+	if (CFG_ROUTING_MODE == ROUTING_MODE_NONE)
+		return 0;
+	struct ipcache_value *remote = lookup_ipcache_ip4(daddr);
+
+	return remote ? remote->tunnel_endpoint : 0;
+}
+
+/* Sends a packet for a pod on another node there, as the routing mode says. hop: the packet is
+ * forwarded (a pod's), so its TTL goes down by one. */
+static __always_inline int forward_to_node(struct __sk_buff *skb, struct ethhdr *eth, struct iphdr *ip,
+					   __be32 tunnel_endpoint, __u32 src_identity, __u8 direction,
+					   int hop)
+{
+	if (CFG_ROUTING_MODE == ROUTING_MODE_OVERLAY) {
+		if (hop)
+			ipv4_decrease_ttl(ip);
+		return encap_and_redirect(skb, tunnel_endpoint, src_identity, direction);
 	}
-	ipv4_decrease_ttl(ip);
-	mac_copy(eth->h_dest, dst->mac);
-	mac_copy(eth->h_source, dst->node_mac);
-	count(skb, REASON_FORWARDED, METRIC_EGRESS);
-	/* Straight into the peer's ingress in the pod's namespace: no backlog queue. */
-	return bpf_redirect_peer(dst->ifindex, 0);
+	return fib_redirect(skb, eth, ip, direction, hop);
 }
 
 static __always_inline int handle_ipv4(struct __sk_buff *skb, const struct endpoint_info *src)
 {
 	struct ethhdr *eth = ctx_data(skb);
 	struct iphdr *ip = (void *)(eth + 1);
+	int invalid = ipv4_header_invalid(skb, eth, ip);
 
-	if (!ctx_has(skb, ip, sizeof(*ip)))
-		return drop(skb, DROP_TRUNCATED, METRIC_EGRESS);
-	if (ip->version != 4 || ip->ihl < 5)
-		return drop(skb, DROP_INVALID_IP_HEADER, METRIC_EGRESS);
-	if (bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
-	    skb->len < sizeof(*eth) + bpf_ntohs(ip->tot_len))
-		return drop(skb, DROP_TRUNCATED, METRIC_EGRESS);
+	if (invalid)
+		return drop(skb, invalid, METRIC_EGRESS);
 	if (ip->saddr != src->ip4)
 		return drop(skb, DROP_INVALID_SOURCE_IP, METRIC_EGRESS);
 
 	struct endpoint_info *dst = lookup_endpoint_ip4(ip->daddr);
 
 	if (dst)
-		return deliver_local(skb, eth, ip, dst);
-	count(skb, REASON_TO_STACK, METRIC_EGRESS);
-	return TC_ACT_OK;
+		return route_to_endpoint(skb, eth, ip, dst, METRIC_EGRESS);
+
+	__be32 tunnel_endpoint = remote_tunnel_endpoint(ip->daddr);
+
+	/* The world and Services: the kernel routes them (and masquerades what leaves the
+	 * cluster); expiring packets too, for its ICMP time exceeded. */
+	if (!tunnel_endpoint || ip->ttl <= 1)
+		return to_stack(skb, METRIC_EGRESS);
+	return forward_to_node(skb, eth, ip, tunnel_endpoint, src->identity, METRIC_EGRESS, 1);
 }
 
 SEC("tc")
@@ -75,6 +91,86 @@ int from_container(struct __sk_buff *skb)
 		/* IPv6 included: pods get no IPv6 address yet, so nothing legitimate. */
 		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_EGRESS);
 	}
+}
+
+/* Out of the tunnel: the sending node routed it already (its TTL went down there), so a local
+ * endpoint gets it as sent. */
+SEC("tc")
+int from_overlay(struct __sk_buff *skb)
+{
+	/* The sender's security identity: policy, next, decides on it. */
+	__s64 src_identity = tunnel_source_identity(skb);
+
+	if (src_identity < 0)
+		return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_INGRESS);
+
+	struct ethhdr *eth = ctx_data(skb);
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if (!ctx_has(skb, eth, sizeof(*eth)))
+		return drop(skb, DROP_TRUNCATED, METRIC_INGRESS);
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		int invalid = ipv4_header_invalid(skb, eth, ip);
+
+		if (invalid)
+			return drop(skb, invalid, METRIC_INGRESS);
+
+		struct endpoint_info *dst = lookup_endpoint_ip4(ip->daddr);
+
+		if (dst)
+			return redirect_to_endpoint(skb, eth, dst, REASON_DECAPSULATED, METRIC_INGRESS);
+	}
+	/* For the node itself. The inner destination MAC is the sending pod's router on the other
+	 * node, not this device's, so the stack would take the frame for someone else's. */
+	if (skb->pkt_type == PACKET_OTHERHOST)
+		bpf_skb_change_type(skb, PACKET_HOST);
+	return to_stack(skb, METRIC_INGRESS);
+}
+
+/* Everything arriving on the uplink passes here: only IPv4 for a local endpoint, addressed to
+ * this node, is taken; the rest goes on untouched, malformed or not (the stack's business). */
+SEC("tc")
+int from_netdev(struct __sk_buff *skb)
+{
+	struct ethhdr *eth = ctx_data(skb);
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if (!ctx_has(skb, ip, sizeof(*ip)) || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    skb->pkt_type != PACKET_HOST || ipv4_header_invalid(skb, eth, ip))
+		return to_stack(skb, METRIC_INGRESS);
+
+	struct endpoint_info *dst = lookup_endpoint_ip4(ip->daddr);
+
+	if (!dst)
+		return to_stack(skb, METRIC_INGRESS);
+	return route_to_endpoint(skb, eth, ip, dst, METRIC_INGRESS);
+}
+
+/* The node's own packets to remote pods, which its routes send out of vsl_host: processes of
+ * the node, and packets kube-proxy's DNAT turned towards a remote pod. Nothing is behind
+ * vsl_host, so a packet for an address the ipcache does not place on a node is dropped. */
+SEC("tc")
+int from_host(struct __sk_buff *skb)
+{
+	struct ethhdr *eth = ctx_data(skb);
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if (!ctx_has(skb, eth, sizeof(*eth)))
+		return drop(skb, DROP_TRUNCATED, METRIC_EGRESS);
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		/* ARP for the device's gateway, IPv6 housekeeping: on to vsl_net. */
+		return to_stack(skb, METRIC_EGRESS);
+
+	int invalid = ipv4_header_invalid(skb, eth, ip);
+
+	if (invalid)
+		return drop(skb, invalid, METRIC_EGRESS);
+
+	__be32 tunnel_endpoint = remote_tunnel_endpoint(ip->daddr);
+
+	if (!tunnel_endpoint)
+		return drop(skb, DROP_UNKNOWN_DESTINATION, METRIC_EGRESS);
+	return forward_to_node(skb, eth, ip, tunnel_endpoint, IDENTITY_HOST, METRIC_EGRESS, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,182 +1,140 @@
 #!/usr/bin/env bash
-# The node demo: bin/vesicle agent runs for a node namespace, and two pods are wired the way a
-# container runtime wires them: by exec'ing bin/vesicle-cni with a network configuration list
-# (libcni's environment and stdin), ADD, CHECK, DEL. Then ping and a TCP transfer between the
-# pods, the datapath's counters, a clean stop of the agent (SIGTERM) and a full cleanup.
-# Everything lives in namespaces vdemo<pid>-*, /tmp/vdemo<pid> and /sys/fs/bpf/vdemo<pid>;
-# the root namespace is never touched. Leftovers of a killed demo are removed on the next run.
+# The cluster demo: two nodes on an underlay, etcd as the cluster's store, bin/vesicle agent on
+# each node (overlay by default: VXLAN encapsulated in BPF; --native: plain routing, no
+# encapsulation), and two pods per node wired the way a container runtime wires them: by exec'ing
+# bin/vesicle-cni (ADD, CHECK, DEL). Then ping and TCP between pods on different nodes, a capture
+# of what the underlay carries, a pod reaching a host outside the cluster (which sees the node's
+# address), the datapath's counters, a clean stop of the agents (SIGTERM) and a full cleanup.
+#   demo/run.sh [--native]
+# Everything lives in namespaces vdemo<pid>-*, /tmp/vdemo<pid>, /dev/shm/vdemo<pid>-etcd and
+# /sys/fs/bpf/vdemo<pid>-*; the root namespace is never touched. Leftovers of a killed demo are
+# removed on the next run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 vesicle="$top/bin/vesicle"
+mode=overlay
+case "${1:-}" in
+    "") ;;
+    --native) mode=native ;;
+    *) echo "usage: $0 [--native]" >&2; exit 2 ;;
+esac
 prefix="vdemo$$"
-node="$prefix-node"
 work="/tmp/$prefix"
-pins="/sys/fs/bpf/$prefix"
-socket="$work/vesicle.sock"
-conflist="$work/net.d/10-vesicle.conflist"
-cnibin="$work/cni-bin"
+# shellcheck source=demo/topology.sh
+. "$top/demo/topology.sh"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-in_ns() { local ns=$1; shift; nsenter --net="/var/run/netns/$ns" -- "$@"; }
 
-agent_pid=
-iperf_pid=
-cleanup() {
-    set +e
-    [ -n "$iperf_pid" ] && kill "$iperf_pid" 2>/dev/null
-    if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-        kill -KILL "$agent_pid" 2>/dev/null
-        wait "$agent_pid" 2>/dev/null
-    fi
-    for ns in "$prefix-pod-b" "$prefix-pod-a" "$node"; do
-        ip netns del "$ns" 2>/dev/null
-    done
-    rm -rf "$pins" "$work"
-}
-trap cleanup EXIT
+trap 'set +e; topo_cleanup' EXIT
 trap 'exit 130' INT TERM
-
-# Leftovers of a demo that was killed: their names carry a pid that is gone. Its agent, if
-# still running, is the pid it recorded, checked against its command line before the kill.
-for dir in /tmp/vdemo*; do
-    [ -d "$dir" ] || continue
-    pid=${dir#/tmp/vdemo}
-    kill -0 "$pid" 2>/dev/null && continue
-    if [ -f "$dir/agent.pid" ]; then
-        apid=$(cat "$dir/agent.pid")
-        tr '\0' ' ' <"/proc/$apid/cmdline" 2>/dev/null | grep -q -- "--config $dir/agent.yaml" && kill -KILL "$apid"
-    fi
-    rm -rf "$dir"
-done
-for ns in $(ip netns list | awk '{print $1}' | grep -E '^vdemo[0-9]+-' || true); do
-    pid=${ns#vdemo}; pid=${pid%%-*}
-    kill -0 "$pid" 2>/dev/null || ip netns del "$ns"
-done
-for dir in /sys/fs/bpf/vdemo*; do
-    [ -e "$dir" ] || continue
-    pid=${dir#/sys/fs/bpf/vdemo}
-    kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
-done
-
-step "namespaces: $node, $prefix-pod-a, $prefix-pod-b"
-for ns in "$node" "$prefix-pod-a" "$prefix-pod-b"; do
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-done
-# No forwarding in the node: pod-to-pod traffic can only go through the BPF program.
-in_ns "$node" sysctl -qw net.ipv4.ip_forward=0
-
-step "the agent for $node (bin/vesicle agent, in the node's namespace)"
-mkdir -p "$work/state" "$work/net.d" "$cnibin"
+topo_sweep vdemo
+mkdir -p "$work"
 chmod 700 "$work"
-cat >"$work/agent.yaml" <<YAML
-nodeName: demo
-podCIDR: 10.199.0.0/24
-stateDir: $work/state
-apiSocket: $socket
-bpffsRoot: $pins
-YAML
-cat "$work/agent.yaml"
-# nsenter and bin/vesicle exec, so $! is the agent itself (a backgrounded function would be a subshell).
-nsenter --net="/var/run/netns/$node" -- "$vesicle" agent --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
-agent_pid=$!
-echo "$agent_pid" >"$work/agent.pid"
 
-# The runtime's side: a network configuration list and CNI_PATH holding the plugin.
-ln -s "$top/bin/vesicle-cni" "$cnibin/vesicle"
-cat >"$conflist" <<JSON
-{
-  "cniVersion": "1.1.0",
-  "name": "vesicle",
-  "plugins": [
-    {"type": "vesicle", "agentSocket": "$socket"}
-  ]
-}
-JSON
+step "underlay: bridge in $prefix-ul, external host $TOPO_EXTERNAL ($prefix-ext), node1 $TOPO_NET.1, node2 $TOPO_NET.2"
+topo_underlay
+topo_node 1
+topo_node 2
+ip -n "$prefix-n1" -br addr show dev eth0
+ip -n "$prefix-n1" route
 
-# cni COMMAND POD CONTAINER-ID [CACHED-RESULT]: what libcni does for a list. Each plugin's config
-# is its element with the list's name and cniVersion, plus prevResult: the previous plugin's
-# result on ADD, the cached result on CHECK and DEL; DEL runs the plugins in reverse. The
-# plugins run in the node's namespace, as the runtime does. ADD prints the result.
-cni() {
-    local cmd=$1 pod=$2 id=$3 result=${4:-} n order i conf type out
-    n=$(jq '.plugins | length' "$conflist")
-    if [ "$cmd" = DEL ]; then order=$(seq $((n - 1)) -1 0); else order=$(seq 0 $((n - 1))); fi
-    for i in $order; do
-        conf=$(jq -c --argjson i "$i" --arg prev "$result" \
-            '.name as $n | .cniVersion as $v | .plugins[$i] + {name: $n, cniVersion: $v}
-             + (if $prev == "" then {} else {prevResult: ($prev | fromjson)} end)' "$conflist")
-        type=$(jq -r ".plugins[$i].type" "$conflist")
-        if ! out=$(printf '%s' "$conf" | in_ns "$node" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$id" \
-                CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$cnibin" \
-                CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod#"$prefix"-};K8S_POD_INFRA_CONTAINER_ID=$id" \
-                "$cnibin/$type"); then
-            echo "cni $cmd $pod: plugin $type failed: $out" >&2
-            return 1
-        fi
-        [ "$cmd" = ADD ] && result=$out
-    done
-    if [ "$cmd" = ADD ]; then printf '%s\n' "$result"; fi
-}
+step "etcd on the underlay ($TOPO_ETCD:2379), its data in /dev/shm/$prefix-etcd"
+topo_etcd
+echo "etcd answers"
 
-# Ready when the plugin's STATUS says so (exit 0), as a runtime asks before it schedules pods.
-status_conf=$(jq -c '.name as $n | .cniVersion as $v | .plugins[0] + {name: $n, cniVersion: $v}' "$conflist")
-for i in $(seq 100); do
-    printf '%s' "$status_conf" | in_ns "$node" env CNI_COMMAND=STATUS CNI_PATH="$cnibin" "$cnibin/vesicle" \
-        >/dev/null 2>&1 && break
-    kill -0 "$agent_pid" 2>/dev/null || { echo "the agent exited:"; cat "$work/agent.log"; exit 1; }
-    [ "$i" = 100 ] && { echo "the agent did not become ready:"; cat "$work/agent.log"; exit 1; }
-    sleep 0.2
+step "agents ($mode mode) on both nodes, each in its node's namespace"
+for i in 1 2; do
+    # One after the other: the first agent sets the cluster's CIDR in etcd, and two JVMs starting
+    # side by side on a small machine are slow to make their first etcd call.
+    topo_agent "$i" "$mode"
+    topo_await_agent "$i"
 done
-echo "agent pid $agent_pid ready (CNI STATUS ok), API on $socket"
+cat "$work/n1/agent.yaml"
+"$vesicle" status --api-socket "$work/n1/vesicle.sock"
 
-step "ADD: the runtime execs bin/vesicle-cni for each pod ($conflist)"
-id_a=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-id_b=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-result_a=$(cni ADD "$prefix-pod-a" "$id_a")
-result_b=$(cni ADD "$prefix-pod-b" "$id_b")
-echo "pod-a: $result_a"
-echo "pod-b: $result_b"
-ip_b=$(printf '%s' "$result_b" | jq -r '.ips[0].address | split("/")[0]')
-ip -n "$prefix-pod-a" -4 addr show dev eth0
-ip -n "$prefix-pod-a" route
-"$vesicle" endpoints --pin-root "$pins"
+step "ADD: the runtime execs bin/vesicle-cni for each pod (pod-a, pod-b on node1; pod-c, pod-d on node2)"
+topo_pod 1 pod-a >/dev/null
+topo_pod 1 pod-b >/dev/null
+topo_pod 2 pod-c >/dev/null
+topo_pod 2 pod-d >/dev/null
+for pod in pod-a pod-b pod-c pod-d; do
+    printf '%s: %s  (MTU %s)\n' "$pod" "$(topo_pod_ip "$pod")" \
+        "$(ip -n "$prefix-$pod" -j link show dev eth0 | jq -r '.[0].mtu')"
+done
+ip_a=$(topo_pod_ip pod-a); ip_b=$(topo_pod_ip pod-b); ip_c=$(topo_pod_ip pod-c); ip_d=$(topo_pod_ip pod-d)
 
-step "CHECK both pods"
-cni CHECK "$prefix-pod-a" "$id_a" "$result_a"
-cni CHECK "$prefix-pod-b" "$id_b" "$result_b"
+step "CHECK every pod"
+for pod in pod-a pod-b; do topo_cni CHECK 1 "$pod"; done
+for pod in pod-c pod-d; do topo_cni CHECK 2 "$pod"; done
 echo "CHECK ok"
 
-step "ping pod-a -> pod-b ($ip_b)"
-in_ns "$prefix-pod-a" ping -c 3 -i 0.2 "$ip_b"
+step "what node1 knows of the cluster: its ipcache (pinned map) and routes"
+for i in $(seq 100); do
+    in_ns "$prefix-pod-a" ping -q -c 1 -W 1 "$ip_c" >/dev/null 2>&1 && break
+    [ "$i" = 100 ] && { echo "node2's pods never became reachable from node1"; exit 1; }
+    sleep 0.2
+done
+topo_ipcache 1
+ip -n "$prefix-n1" route
 
-step "TCP transfer pod-a -> pod-b (iperf3, 3 s)"
-nsenter --net="/var/run/netns/$prefix-pod-b" -- iperf3 -s -1 -p 5201 >/dev/null &
-iperf_pid=$!
-for _ in $(seq 50); do in_ns "$prefix-pod-b" ss -ltn | grep -q ':5201' && break; sleep 0.1; done
-in_ns "$prefix-pod-a" iperf3 -c "$ip_b" -p 5201 -t 3 | grep -E 'sender|receiver'
-wait "$iperf_pid" 2>/dev/null || true
-iperf_pid=
+step "ping across nodes: pod-a ($ip_a, node1) -> pod-c ($ip_c, node2), and within node1: pod-a -> pod-b"
+in_ns "$prefix-pod-a" ping -c 3 -i 0.2 "$ip_c"
+in_ns "$prefix-pod-a" ping -c 2 -i 0.2 "$ip_b"
 
-step "datapath counters (bin/vesicle metrics)"
-"$vesicle" metrics --pin-root "$pins"
+step "what the underlay carries between the nodes (tshark on node1's bridge port)"
+nsenter --net="/var/run/netns/$prefix-ul" -- tshark -n -l -i n1 -c 4 -f "udp port 8472 or icmp" \
+    -d udp.port==8472,vxlan -T fields -E separator=' ' -e ip.src -e ip.dst -e vxlan.vni \
+    >"$work/capture" 2>"$work/capture.err" &
+capture_pid=$!
+topo_pids+=("$capture_pid")
+for _ in $(seq 100); do grep -q Capturing "$work/capture.err" && break; sleep 0.1; done
+in_ns "$prefix-pod-b" ping -q -c 3 -i 0.2 "$ip_d" >/dev/null
+wait "$capture_pid" || true
+if [ "$mode" = overlay ]; then
+    echo "outer src, inner src, outer dst, inner dst, VNI (the sender's identity; 5 = init):"
+else
+    echo "src, dst (pod addresses, no encapsulation):"
+fi
+sed 's/^/  /' "$work/capture"
 
-step "DEL both pods (and a second DEL, which must succeed too)"
-cni DEL "$prefix-pod-a" "$id_a" "$result_a"
-cni DEL "$prefix-pod-b" "$id_b" "$result_b"
-cni DEL "$prefix-pod-b" "$id_b"
-echo "veths left in the node: $(ip -n "$node" -o link show type veth | wc -l)," \
-    "endpoint state files: $(find "$work/state" -name '*.json' | wc -l)"
+step "TCP across nodes: pod-b -> pod-d (iperf3, 3 s)"
+nsenter --net="/var/run/netns/$prefix-pod-d" -- iperf3 -s -1 -p 5201 >/dev/null &
+topo_pids+=($!)
+for _ in $(seq 50); do in_ns "$prefix-pod-d" ss -Hltn 'sport = :5201' | grep -q . && break; sleep 0.1; done
+in_ns "$prefix-pod-b" iperf3 -c "$ip_d" -p 5201 -t 3 | grep -E 'sender|receiver'
 
-step "stopping the agent (SIGTERM)"
-kill -TERM "$agent_pid"
-rc=0
-wait "$agent_pid" || rc=$?
-agent_pid=
-echo "agent exited with $rc; its log:"
-sed 's/^/  | /' "$work/agent.log" | tail -n 15
+step "a pod reaching the external host $TOPO_EXTERNAL (no route to any pod there: it sees the node)"
+nsenter --net="/var/run/netns/$prefix-ext" -- iperf3 -s -1 -p 5201 >"$work/external.log" 2>&1 &
+topo_pids+=($!)
+for _ in $(seq 50); do in_ns "$prefix-ext" ss -Hltn 'sport = :5201' | grep -q . && break; sleep 0.1; done
+in_ns "$prefix-pod-c" iperf3 -c "$TOPO_EXTERNAL" -p 5201 -t 1 >/dev/null
+echo "pod-c is $ip_c on node2 ($TOPO_NET.2); the external host says:"
+grep -m1 'Accepted connection' "$work/external.log" | sed 's/^/  /'
+
+step "datapath counters (bin/vesicle metrics) on node1 and node2"
+"$vesicle" metrics --pin-root "/sys/fs/bpf/$prefix-n1"
+"$vesicle" metrics --pin-root "/sys/fs/bpf/$prefix-n2"
+
+step "DEL every pod (and pod-d twice: a repeated DEL must succeed)"
+for pod in pod-a pod-b; do topo_cni DEL 1 "$pod"; done
+for pod in pod-c pod-d; do topo_cni DEL 2 "$pod"; done
+topo_cni DEL 2 pod-d
+# What is left is the node's own: vsl_host/vsl_net (a veth pair) and vsl_vxlan.
+for i in 1 2; do
+    echo "node$i's links now: $(ip -n "$prefix-n$i" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | xargs)"
+done
+
+step "stopping the agents (SIGTERM)"
+for i in 1 2; do
+    pid=$(cat "$work/n$i/agent.pid")
+    kill -TERM "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    echo "node$i's agent exited with $rc; the end of its log:"
+    tail -n 5 "$work/n$i/agent.log" | sed 's/^/  | /'
+done
 
 step "removing everything"
-cleanup
+topo_cleanup
 trap - EXIT
-echo "demo done: agent stopped, namespaces, state and pins removed"
+echo "demo done: agents and etcd stopped, namespaces, state and pins removed"

@@ -47,10 +47,8 @@ static __always_inline int handle_arp(struct __sk_buff *skb, const struct endpoi
 		return drop(skb, DROP_INVALID_SOURCE_MAC, direction);
 	if (arp->sip != ep->ip4)
 		return drop(skb, DROP_INVALID_SOURCE_IP, direction);
-	if (arp->hdr.ar_op == bpf_htons(ARPOP_REPLY)) {
-		count(skb, REASON_TO_STACK, direction);
-		return TC_ACT_OK;
-	}
+	if (arp->hdr.ar_op == bpf_htons(ARPOP_REPLY))
+		return to_stack(skb, direction);
 	/* A probe for its own address (duplicate detection) must stay unanswered. */
 	if (arp->hdr.ar_op != bpf_htons(ARPOP_REQUEST) || arp->tip == arp->sip ||
 	    (gateway && arp->tip != gateway))

@@ -31,6 +31,13 @@ static __always_inline void count(const struct __sk_buff *skb, __u8 reason, __u8
 	bpf_map_update_elem(&vsl_metrics, &key, &first, BPF_NOEXIST);
 }
 
+/* Count a packet handed on to the stack (on egress: to the device) and return the verdict. */
+static __always_inline int to_stack(const struct __sk_buff *skb, __u8 direction)
+{
+	count(skb, REASON_TO_STACK, direction);
+	return TC_ACT_OK;
+}
+
 /* Count a drop and return the verdict for it. */
 static __always_inline int drop(const struct __sk_buff *skb, __u8 reason, __u8 direction)
 {

@@ -306,7 +306,8 @@ int vesicle_bpf_onload(JNIEnv *env)
 				     VESICLE_ARRAY_SIZE(bpf_fd_methods)) < 0 ||
 	    vesicle_bpf_object_onload(env) < 0 || vesicle_bpf_map_onload(env) < 0 ||
 	    vesicle_bpf_program_onload(env) < 0 || vesicle_bpf_tc_onload(env) < 0 ||
-	    vesicle_bpf_ringbuf_onload(env) < 0)
+	    vesicle_bpf_ringbuf_onload(env) < 0 ||
+	    vesicle_bpf_tcx_onload(env) < 0)
 		return -1;
 	previous_print = libbpf_set_print(log_print);
 	return 0;

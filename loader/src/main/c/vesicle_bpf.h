@@ -15,6 +15,7 @@ int vesicle_bpf_map_onload(JNIEnv *env);
 int vesicle_bpf_program_onload(JNIEnv *env);
 int vesicle_bpf_tc_onload(JNIEnv *env);
 int vesicle_bpf_ringbuf_onload(JNIEnv *env);
+int vesicle_bpf_tcx_onload(JNIEnv *env);
 
 /* Capture libbpf's warnings and infos (the verifier log among them) on this thread until
  * vesicle_bpf_log_end(). keep = 0 discards the text; otherwise it waits for

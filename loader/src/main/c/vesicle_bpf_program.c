@@ -7,6 +7,7 @@
 
 #include "vesicle_jni.h"
 #include "vesicle_bpf.h"
+#include "vesicle_netns.h"
 
 /* Attributes filled by info0, in this order (see Program). */
 enum { INFO_TYPE, INFO_ID, INFO_LEN };
@@ -28,8 +29,10 @@ static jint program_info(JNIEnv *env, jclass clazz, jint fd, jintArray attrs)
 }
 
 /* Runs the program on packet; data_out receives the packet as the program left it.
- * ctx_ifindex > 1 selects the device skb->ifindex reports (else the kernel's loopback). */
-static jint program_test_run(JNIEnv *env, jclass clazz, jint fd, jbyteArray packet,
+ * ns_fd >= 0: run inside that network namespace (its devices, routes and neighbours are what
+ * the program's helpers see). ctx_ifindex > 1 selects the device skb->ifindex reports (else the
+ * namespace's loopback). */
+static jint program_test_run(JNIEnv *env, jclass clazz, jint ns_fd, jint fd, jbyteArray packet,
 			     jint ctx_ifindex, jint repeat, jbyteArray data_out, jlongArray results)
 {
 	jsize in_len = (*env)->GetArrayLength(env, packet);
@@ -50,8 +53,13 @@ static jint program_test_run(JNIEnv *env, jclass clazz, jint fd, jbyteArray pack
 		opts.ctx_in = &ctx;
 		opts.ctx_size_in = sizeof(ctx);
 	}
-	int ret = bpf_prog_test_run_opts(fd, &opts);
+	int saved_ns;
+	int ret = vesicle_netns_enter(ns_fd, &saved_ns);
 
+	if (ret == 0) {
+		ret = bpf_prog_test_run_opts(fd, &opts);
+		vesicle_netns_leave(saved_ns);
+	}
 	if (ret == 0) {
 		jsize size = opts.data_size_out < (__u32)out_len ? (jsize)opts.data_size_out : out_len;
 		jlong values[RUN_LEN] = {
@@ -69,7 +77,7 @@ static jint program_test_run(JNIEnv *env, jclass clazz, jint fd, jbyteArray pack
 
 static const JNINativeMethod program_methods[] = {
 	{ "info0", "(I[I)I", (void *)program_info },
-	{ "testRun0", "(I[BII[B[J)I", (void *)program_test_run },
+	{ "testRun0", "(II[BII[B[J)I", (void *)program_test_run },
 };
 
 int vesicle_bpf_program_onload(JNIEnv *env)

@@ -51,8 +51,12 @@ JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
 		goto unwind_bpf;
 	if (vesicle_bpffs_onload(env) < 0)
 		goto unwind_netlink;
+	if (vesicle_nftables_onload(env) < 0)
+		goto unwind_bpffs;
 	return VESICLE_JNI_VERSION;
 
+unwind_bpffs:
+	vesicle_bpffs_onunload(env);
 unwind_netlink:
 	vesicle_netlink_onunload(env);
 unwind_bpf:

@@ -19,6 +19,7 @@ void vesicle_bpf_onunload(JNIEnv *env);
 int vesicle_netlink_onload(JNIEnv *env);
 void vesicle_netlink_onunload(JNIEnv *env);
 int vesicle_bpffs_onload(JNIEnv *env);
+int vesicle_nftables_onload(JNIEnv *env);
 void vesicle_bpffs_onunload(JNIEnv *env);
 
 /* RegisterNatives for one class; -1 with a pending exception on failure. */

@@ -234,9 +234,13 @@ jbyteArray vesicle_nl_bytes(JNIEnv *env, struct nl_addr *addr)
 static const JNINativeMethod netlink_methods[] = {
 	{ "createVeth0", "(ILjava/lang/String;Ljava/lang/String;II[B" "L" REPLY_CLASS ";)I",
 	  (void *)vesicle_netlink_create_veth },
+	{ "createVxlan0", "(ILjava/lang/String;IIL" REPLY_CLASS ";)I",
+	  (void *)vesicle_netlink_create_vxlan },
+	{ "vxlan0", "(ILjava/lang/String;[IL" REPLY_CLASS ";)I", (void *)vesicle_netlink_vxlan },
 	{ "link0", "(IILjava/lang/String;L" REPLY_CLASS ";)I", (void *)vesicle_netlink_link },
 	{ "links0", "(IL" REPLY_CLASS ";)I", (void *)vesicle_netlink_links },
 	{ "setUp0", "(IIZL" REPLY_CLASS ";)I", (void *)vesicle_netlink_set_up },
+	{ "setFlag0", "(IIIZL" REPLY_CLASS ";)I", (void *)vesicle_netlink_set_flag },
 	{ "setMtu0", "(IIIL" REPLY_CLASS ";)I", (void *)vesicle_netlink_set_mtu },
 	{ "setMac0", "(II[BL" REPLY_CLASS ";)I", (void *)vesicle_netlink_set_mac },
 	{ "moveToNamespace0", "(IIILjava/lang/String;L" REPLY_CLASS ";)I",
@@ -245,7 +249,7 @@ static const JNINativeMethod netlink_methods[] = {
 	  (void *)vesicle_netlink_delete_link },
 	{ "addAddress0", "(II[BIL" REPLY_CLASS ";)I", (void *)vesicle_netlink_add_address },
 	{ "addresses0", "(IIL" REPLY_CLASS ";)I", (void *)vesicle_netlink_addresses },
-	{ "addRoute0", "(I[BI[BIIZIZL" REPLY_CLASS ";)I", (void *)vesicle_netlink_add_route },
+	{ "addRoute0", "(I[BI[BIIZII[BZL" REPLY_CLASS ";)I", (void *)vesicle_netlink_add_route },
 	{ "deleteRoute0", "(I[BI[BIIL" REPLY_CLASS ";)I", (void *)vesicle_netlink_delete_route },
 	{ "routes0", "(IIL" REPLY_CLASS ";)I", (void *)vesicle_netlink_routes },
 	{ "addNeighbour0", "(I[B[BIZL" REPLY_CLASS ";)I", (void *)vesicle_netlink_add_neighbour },
@@ -267,7 +271,7 @@ int vesicle_netlink_onload(JNIEnv *env)
 	vesicle_nl_reply.address = (*env)->GetMethodID(env, reply, "address", "([BII)V");
 	if (vesicle_nl_reply.address == NULL)
 		goto fail;
-	vesicle_nl_reply.route = (*env)->GetMethodID(env, reply, "route", "([BI[BIIZI)V");
+	vesicle_nl_reply.route = (*env)->GetMethodID(env, reply, "route", "([BI[BIIZII[B)V");
 	if (vesicle_nl_reply.route == NULL)
 		goto fail;
 	vesicle_nl_reply.neighbour = (*env)->GetMethodID(env, reply, "neighbour", "([B[BIZ)V");

@@ -54,7 +54,7 @@ jbyteArray vesicle_nl_bytes(JNIEnv *env, struct nl_addr *addr);
 struct vesicle_nl_reply {
 	jmethodID link;	      /* (ILjava/lang/String;[BIZLjava/lang/String;)V */
 	jmethodID address;    /* ([BII)V */
-	jmethodID route;      /* ([BI[BIIZI)V */
+	jmethodID route;      /* ([BI[BIIZII[B)V */
 	jmethodID neighbour;  /* ([B[BIZ)V */
 	jmethodID kernel_message; /* (Ljava/lang/String;)V */
 };
@@ -64,11 +64,17 @@ extern struct vesicle_nl_reply vesicle_nl_reply;
 jint vesicle_netlink_create_veth(JNIEnv *env, jclass clazz, jint ns_fd, jstring name,
 				 jstring peer_name, jint peer_ns_fd, jint mtu, jbyteArray peer_mac,
 				 jobject reply);
+jint vesicle_netlink_create_vxlan(JNIEnv *env, jclass clazz, jint ns_fd, jstring name,
+				  jint dst_port, jint mtu, jobject reply);
+jint vesicle_netlink_vxlan(JNIEnv *env, jclass clazz, jint ns_fd, jstring name, jintArray out,
+			   jobject reply);
 jint vesicle_netlink_link(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jstring name,
 			  jobject reply);
 jint vesicle_netlink_links(JNIEnv *env, jclass clazz, jint ns_fd, jobject reply);
 jint vesicle_netlink_set_up(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jboolean up,
 			    jobject reply);
+jint vesicle_netlink_set_flag(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint flag,
+			      jboolean on, jobject reply);
 jint vesicle_netlink_set_mtu(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint mtu,
 			     jobject reply);
 jint vesicle_netlink_set_mac(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex,
@@ -84,7 +90,8 @@ jint vesicle_netlink_addresses(JNIEnv *env, jclass clazz, jint ns_fd, jint ifind
 			       jobject reply);
 jint vesicle_netlink_add_route(JNIEnv *env, jclass clazz, jint ns_fd, jbyteArray dst,
 			       jint prefixlen, jbyteArray gateway, jint ifindex, jint scope,
-			       jboolean onlink, jint table, jboolean replace, jobject reply);
+			       jboolean onlink, jint table, jint protocol, jbyteArray source,
+			       jboolean replace, jobject reply);
 jint vesicle_netlink_delete_route(JNIEnv *env, jclass clazz, jint ns_fd, jbyteArray dst,
 				  jint prefixlen, jbyteArray gateway, jint ifindex, jint table,
 				  jobject reply);

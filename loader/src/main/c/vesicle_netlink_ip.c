@@ -117,16 +117,31 @@ out:
 
 jint vesicle_netlink_add_route(JNIEnv *env, jclass clazz, jint ns_fd, jbyteArray dst,
 			       jint prefixlen, jbyteArray gateway, jint ifindex, jint scope,
-			       jboolean onlink, jint table, jboolean replace, jobject reply)
+			       jboolean onlink, jint table, jint protocol, jbyteArray source,
+			       jboolean replace, jobject reply)
 {
 	int ret;
 	struct rtnl_route *route = build_route(env, dst, prefixlen, gateway, ifindex, table, &ret);
+	struct nl_addr *pref_src;
 	struct vesicle_nl nl;
 
 	if (route == NULL)
 		return ret;
+	pref_src = vesicle_nl_addr(env, source, 0, &ret);
+	if (ret < 0) {
+		rtnl_route_put(route);
+		return ret;
+	}
+	if (pref_src != NULL) {
+		ret = vesicle_netlink_errno(rtnl_route_set_pref_src(route, pref_src));
+		nl_addr_put(pref_src);
+		if (ret < 0) {
+			rtnl_route_put(route);
+			return ret;
+		}
+	}
 	rtnl_route_set_scope(route, (uint8_t)scope);
-	rtnl_route_set_protocol(route, RTPROT_BOOT);  /* as `ip route add` */
+	rtnl_route_set_protocol(route, (uint8_t)protocol);
 	if (onlink)
 		rtnl_route_nh_set_flags(rtnl_route_nexthop_n(route, 0), RTNH_F_ONLINK);
 	ret = vesicle_nl_open(&nl, ns_fd);
@@ -186,18 +201,24 @@ static int report_route(JNIEnv *env, jobject reply, struct nl_object *obj, int i
 	/* libnl leaves a default route's destination empty (no RTA_DST): 0.0.0.0. */
 	jbyteArray dst_bytes = nl_addr_get_len(dst) > 0 ? vesicle_nl_bytes(env, dst)
 						       : (*env)->NewByteArray(env, 4);
+	struct nl_addr *src = rtnl_route_get_pref_src(route);
 	jbyteArray gw_bytes = gw && dst_bytes ? vesicle_nl_bytes(env, gw) : NULL;
+	jbyteArray src_bytes = src && dst_bytes ? vesicle_nl_bytes(env, src) : NULL;
 
-	if (dst_bytes == NULL || (gw != NULL && gw_bytes == NULL))
+	if (dst_bytes == NULL || (gw != NULL && gw_bytes == NULL) ||
+	    (src != NULL && src_bytes == NULL))
 		return -1;
 	(*env)->CallVoidMethod(env, reply, vesicle_nl_reply.route, dst_bytes,
 			       (jint)nl_addr_get_prefixlen(dst), gw_bytes,
 			       rtnl_route_nh_get_ifindex(nh), (jint)rtnl_route_get_scope(route),
 			       (jboolean)((rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0),
-			       (jint)rtnl_route_get_table(route));
+			       (jint)rtnl_route_get_table(route),
+			       (jint)rtnl_route_get_protocol(route), src_bytes);
 	(*env)->DeleteLocalRef(env, dst_bytes);
 	if (gw_bytes)
 		(*env)->DeleteLocalRef(env, gw_bytes);
+	if (src_bytes)
+		(*env)->DeleteLocalRef(env, src_bytes);
 	return (*env)->ExceptionCheck(env) ? -1 : 0;
 }
 

@@ -6,6 +6,7 @@
 #include <netlink/cache.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
 
 #include "vesicle_netlink.h"
 
@@ -87,6 +88,86 @@ out:
 	return ret;
 }
 
+jint vesicle_netlink_create_vxlan(JNIEnv *env, jclass clazz, jint ns_fd, jstring name,
+				  jint dst_port, jint mtu, jobject reply)
+{
+	char ifname[IFNAMSIZ];
+	struct rtnl_link *link, *created = NULL;
+	struct vesicle_nl nl;
+	int ret = vesicle_nl_name(env, name, ifname);
+
+	if (ret < 0)
+		return ret;
+	link = rtnl_link_vxlan_alloc();
+	if (link == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, ifname);
+	if (mtu > 0)
+		rtnl_link_set_mtu(link, mtu);
+	/* External mode: no VNI or remote of its own; BPF sets both per packet (tunnel key). */
+	ret = vesicle_netlink_errno(rtnl_link_vxlan_set_collect_metadata(link, 1));
+	if (ret == 0)
+		ret = vesicle_netlink_errno(rtnl_link_vxlan_set_port(link, (uint32_t)dst_port));
+	if (ret == 0)
+		ret = vesicle_netlink_errno(rtnl_link_vxlan_set_learning(link, 0));
+	if (ret == 0)
+		ret = vesicle_nl_open(&nl, ns_fd);
+	if (ret < 0)
+		goto out;
+	ret = vesicle_nl_check(&nl, rtnl_link_add(nl.sk, link, NLM_F_CREATE | NLM_F_EXCL));
+	if (ret == 0)
+		ret = vesicle_nl_check(&nl, rtnl_link_get_kernel(nl.sk, 0, ifname, &created));
+	ret = vesicle_nl_close(env, &nl, reply, ret);
+	if (ret == 0 && report_link(env, reply, created) < 0)
+		ret = -ENOMEM;
+out:
+	if (created)
+		rtnl_link_put(created);
+	rtnl_link_put(link);
+	return ret;
+}
+
+/* What vxlan0 fills, in this order; see Netlink.Vxlan. */
+enum { VXLAN_PORT, VXLAN_COLLECT_METADATA, VXLAN_LEARNING, VXLAN_LEN };
+
+jint vesicle_netlink_vxlan(JNIEnv *env, jclass clazz, jint ns_fd, jstring name, jintArray out,
+			   jobject reply)
+{
+	char ifname[IFNAMSIZ];
+	struct rtnl_link *link = NULL;
+	struct vesicle_nl nl;
+	uint32_t port = 0;
+	int ret = vesicle_nl_name(env, name, ifname);
+
+	if (ret < 0)
+		return ret;
+	ret = vesicle_nl_open(&nl, ns_fd);
+	if (ret < 0)
+		return ret;
+	ret = vesicle_nl_check(&nl, rtnl_link_get_kernel(nl.sk, 0, ifname, &link));
+	ret = vesicle_nl_close(env, &nl, reply, ret);
+	if (ret < 0)
+		goto out;
+	if (!rtnl_link_is_vxlan(link)) {
+		ret = -EMEDIUMTYPE;
+		goto out;
+	}
+	rtnl_link_vxlan_get_port(link, &port);
+	jint values[VXLAN_LEN] = {
+		[VXLAN_PORT] = (jint)port,
+		[VXLAN_COLLECT_METADATA] = rtnl_link_vxlan_get_collect_metadata(link) > 0,
+		[VXLAN_LEARNING] = rtnl_link_vxlan_get_learning(link) > 0,
+	};
+
+	(*env)->SetIntArrayRegion(env, out, 0, VXLAN_LEN, values);
+	if (report_link(env, reply, link) < 0)
+		ret = -ENOMEM;
+out:
+	if (link)
+		rtnl_link_put(link);
+	return ret;
+}
+
 jint vesicle_netlink_link(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jstring name,
 			  jobject reply)
 {
@@ -149,18 +230,24 @@ static int change_link(JNIEnv *env, int ns_fd, int ifindex, struct rtnl_link *ch
 	return ret;
 }
 
-jint vesicle_netlink_set_up(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jboolean up,
-			    jobject reply)
+jint vesicle_netlink_set_flag(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint flag,
+			      jboolean on, jobject reply)
 {
 	struct rtnl_link *changes = rtnl_link_alloc();
 
 	if (changes == NULL)
 		return -ENOMEM;
-	if (up)
-		rtnl_link_set_flags(changes, IFF_UP);
+	if (on)
+		rtnl_link_set_flags(changes, (unsigned int)flag);
 	else
-		rtnl_link_unset_flags(changes, IFF_UP);
+		rtnl_link_unset_flags(changes, (unsigned int)flag);
 	return change_link(env, ns_fd, ifindex, changes, reply);
+}
+
+jint vesicle_netlink_set_up(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jboolean up,
+			    jobject reply)
+{
+	return vesicle_netlink_set_flag(env, clazz, ns_fd, ifindex, IFF_UP, up, reply);
 }
 
 jint vesicle_netlink_set_mtu(JNIEnv *env, jclass clazz, jint ns_fd, jint ifindex, jint mtu,

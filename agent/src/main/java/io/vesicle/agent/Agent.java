@@ -4,6 +4,10 @@ import io.vesicle.agent.api.ApiAccess;
 import io.vesicle.agent.api.ApiHandler;
 import io.vesicle.agent.api.ApiLimits;
 import io.vesicle.agent.api.ApiServer;
+import io.vesicle.agent.cluster.ClusterSources;
+import io.vesicle.agent.cluster.ClusterSync;
+import io.vesicle.agent.cluster.DatapathRemoteTarget;
+import io.vesicle.agent.cluster.LocalPods;
 import io.vesicle.agent.core.DurableFiles;
 import io.vesicle.agent.datapath.Datapath;
 import io.vesicle.agent.datapath.DatapathConfig;
@@ -13,6 +17,10 @@ import io.vesicle.agent.datapath.EventSettings;
 import io.vesicle.agent.datapath.PinRoot;
 import io.vesicle.agent.endpoint.EndpointManager;
 import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.cluster.ClusterState;
+import io.vesicle.agent.metrics.AgentMetrics;
+import io.vesicle.agent.metrics.MetricsServer;
+import io.vesicle.agent.metrics.Readiness;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -49,8 +57,15 @@ public final class Agent implements AutoCloseable {
     private ExecutorService builders;
     private EndpointManager endpoints;
     private ApiServer server;
+    private final Readiness readiness = new Readiness();
+    private AgentMetrics metrics;
+    private MetricsServer metricsServer;
     private EventMonitor events;
     private EndpointManager.RestoreReport restoreReport;
+    private ClusterState cluster;
+    private NodePlan node;
+    private ClusterSync sync;
+    private LocalPods localPods;
     private volatile boolean closed;
 
     /**
@@ -71,9 +86,16 @@ public final class Agent implements AutoCloseable {
     public synchronized Agent start() {
         try {
             lockStateDir();
+            // Served first, so the liveness probe answers during a long restore; /readyz tells when it is over.
+            metrics = new AgentMetrics(readiness);
+            metricsServer = new MetricsServer(config.metricsAddress(), metrics).start();
             PinRoot.prepare(config.bpffsRoot());
-            datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), config.gateway()));
-            ipam = new Ipam(config.stateDir().resolve("ipam"), config.podCIDR(), config.gateway(),
+            node = NodePlan.make(config, nodeNetns, cluster = ClusterSources.create(config.cluster().source(),
+                    config.cluster().settings()));
+            datapath = Datapath.open(nodeNetns, new DatapathConfig(config.bpffsRoot(), node.gateway(), node.network()));
+            metrics.bindDatapath(datapath.stats());
+            readiness.datapathLoaded();
+            ipam = new Ipam(config.stateDir().resolve("ipam"), node.podCIDR(), node.gateway(),
                     new NodeAddresses(datapath));
             AtomicInteger threads = new AtomicInteger();
             builders = Executors.newFixedThreadPool(BUILDERS, r -> {
@@ -81,12 +103,21 @@ public final class Agent implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), config.gateway(),
-                    config.mtu(), checkpoint, builders);
-            restoreReport = endpoints.restore();
+            endpoints = new EndpointManager(datapath, ipam, config.stateDir().resolve("endpoints"), node.gateway(),
+                    node.mtu(), checkpoint, builders, metrics);
+            localPods = new LocalPods(cluster, config.nodeName(), node.joined());
+            endpoints.listener(localPods);
+            restoreReport = metrics.endpointRestore().record(endpoints::restore);
+            readiness.endpointsRestored();
             events = EventMonitor.start(datapath, EventSettings.DEFAULT);
-            ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), config.podCIDR(),
-                    config.gateway(), config.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
+            EventMonitor monitor = events;
+            metrics.bindLostEvents(() -> {
+                EventMonitor.Stats stats = monitor.stats();
+                return stats.lostBySubscribers() + stats.lostInDatapath().values().stream().mapToLong(Long::longValue).sum();
+            });
+            startClusterState();
+            ApiHandler handler = new ApiHandler(new ApiHandler.Node(config.nodeName(), node.podCIDR(),
+                    node.gateway(), node.mtu(), config.bpffsRoot()), new State(), endpoints, ipam,
                     datapath.podNamespaces(), events, new DatapathInspector(datapath));
             server = new ApiServer(config.apiSocket(), handler, ApiAccess.rootOrGroup(config.apiGroup()),
                     ApiLimits.DEFAULT).start();
@@ -94,10 +125,76 @@ public final class Agent implements AutoCloseable {
             close();
             throw e;
         }
-        LOG.info("node {}, pods {} via {}, MTU {}; datapath pinned under {}; state in {}; serving on {}",
-                config.nodeName(), config.podCIDR(), config.gateway().getHostAddress(), config.mtu(),
-                config.bpffsRoot(), config.stateDir(), config.apiSocket());
+        LOG.info("node {}, pods {} via {}, MTU {}, routing {}{}; cluster state from {}; datapath pinned under {};"
+                        + " state in {}; serving on {}",
+                config.nodeName(), node.podCIDR(), node.gateway().getHostAddress(), node.mtu(),
+                config.network().routing().name().toLowerCase(java.util.Locale.ROOT),
+                node.network() == null ? "" : " over " + node.network().uplink().name() + " as "
+                        + node.network().nodeIP().getHostAddress(),
+                config.cluster().source(), config.bpffsRoot(), config.stateDir(), config.apiSocket(),
+                metricsServer.address());
         return this;
+    }
+
+    /**
+     * Starts watching the cluster; remote nodes and pods reach the datapath as they come. The API
+     * does not wait for the first listing: local pods can be wired while the store is away, and
+     * forwarding to remote ones goes on from the pinned maps.
+     */
+    private void startClusterState() {
+        if (!node.joined()) {
+            rejoinInBackground();
+        }
+        readiness.clusterState(cluster::hasSynced, cluster::degradedReason);
+        if (node.network() == null) {
+            cluster.start(event -> { }); // one node: nothing remote to forward to
+            return;
+        }
+        sync = new ClusterSync(config.nodeName(), node.network().nodeIP(), node.podCIDR(), node.clusterCIDR(),
+                new DatapathRemoteTarget(datapath.remote()));
+        long started = System.nanoTime();
+        ClusterSync judge = sync;
+        cluster.start(event -> metrics.clusterEvent(event).record(() -> judge.on(event))).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.error("cluster state from {}: first listing failed: {}", config.cluster().source(),
+                        failure.getMessage());
+            } else {
+                LOG.info("cluster state from {} synced in {} ms: {} remote nodes, {} remote pods",
+                        config.cluster().source(), (System.nanoTime() - started) / 1_000_000, sync.nodes().size(),
+                        sync.pods());
+            }
+        });
+    }
+
+    /**
+     * Joins until the store answers (the agent started on a remembered assignment). A store that
+     * now assigns another pod CIDR cannot be followed live: pods hold addresses from the old one.
+     */
+    private void rejoinInBackground() {
+        Thread t = new Thread(() -> {
+            long delay = 1000;
+            while (!closed) {
+                try {
+                    Thread.sleep(delay);
+                    io.vesicle.cluster.NodeAssignment a = cluster.join(node.self());
+                    if (!a.podCIDR().equals(node.podCIDR())) {
+                        LOG.error("the cluster state now assigns this node {}, but its pods use {}; restart the agent"
+                                + " after draining the node", a.podCIDR(), node.podCIDR());
+                    } else {
+                        LOG.info("joined the cluster state ({}) again", config.cluster().source());
+                        localPods.joined(endpoints.list().stream()
+                                .filter(e -> e.state() == io.vesicle.agent.endpoint.Endpoint.State.READY).toList());
+                    }
+                    return;
+                } catch (io.vesicle.cluster.ClusterStateException e) {
+                    delay = Math.min(delay * 2, 5_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "vesicle-rejoin");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
@@ -144,6 +241,27 @@ public final class Agent implements AutoCloseable {
         public int programId() {
             return datapath.programId();
         }
+
+        @Override
+        public String degradedReason() {
+            if (cluster == null) {
+                return null;
+            }
+            if (!cluster.hasSynced()) {
+                return "the cluster state (" + config.cluster().source() + ") has not synced yet";
+            }
+            return cluster.degradedReason().map(r -> "cluster state (" + config.cluster().source() + "): " + r)
+                    .orElse(null);
+        }
+
+        @Override
+        public ApiHandler.ClusterStatus cluster() {
+            return new ApiHandler.ClusterStatus(config.cluster().source(),
+                    config.network().routing().name().toLowerCase(java.util.Locale.ROOT),
+                    cluster != null && cluster.hasSynced(), degradedReason(),
+                    sync == null ? 0 : sync.nodes().size(), sync == null ? 0 : sync.pods(),
+                    sync == null ? 0 : sync.refused());
+        }
     }
 
     /** One agent per state directory: a second one would hand out the same addresses. */
@@ -178,6 +296,21 @@ public final class Agent implements AutoCloseable {
         return endpoints;
     }
 
+    /** The agent's meters, for parts that record into them. */
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
+    /** What /readyz answers; the cluster-state wiring feeds it. */
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    /** Where /metrics, /healthz and /readyz are served (the bound port). */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metricsServer.address();
+    }
+
     public EndpointManager.RestoreReport restoreReport() {
         return restoreReport;
     }
@@ -189,9 +322,16 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        readiness.stopping();
         try {
             if (server != null) {
                 server.close();
+            }
+            if (metricsServer != null) {
+                metricsServer.close();
+            }
+            if (cluster != null) {
+                cluster.close();
             }
         } finally {
             if (builders != null) {
@@ -204,6 +344,9 @@ public final class Agent implements AutoCloseable {
             }
             if (events != null) {
                 events.close();
+            }
+            if (metrics != null) {
+                metrics.close(); // before the datapath: its map-counting thread reads the maps
             }
             if (datapath != null) {
                 datapath.close();

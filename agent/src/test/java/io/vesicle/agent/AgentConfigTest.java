@@ -31,6 +31,8 @@ class AgentConfigTest {
         assertEquals(Path.of("/var/lib/vesicle"), config.stateDir());
         assertEquals(Path.of("/var/run/vesicle/vesicle.sock"), config.apiSocket());
         assertEquals(null, config.apiGroup(), "root only");
+        assertEquals("127.0.0.1", config.metricsAddress().getAddress().getHostAddress());
+        assertEquals(9962, config.metricsAddress().getPort());
         assertEquals(AgentConfig.defaultNodeName(), config.nodeName());
         assertTrue(!config.nodeName().isEmpty());
     }
@@ -46,6 +48,7 @@ class AgentConfigTest {
                 stateDir: /tmp/v1/state
                 apiSocket: /tmp/v1/api.sock
                 apiGroup: nogroup
+                metricsAddress: 0.0.0.0:9100
                 """);
         AgentConfig config = AgentConfig.load(file, Map.of());
         assertEquals("n1", config.nodeName());
@@ -56,6 +59,22 @@ class AgentConfigTest {
         assertEquals(Path.of("/tmp/v1/state"), config.stateDir());
         assertEquals(Path.of("/tmp/v1/api.sock"), config.apiSocket());
         assertEquals("nogroup", config.apiGroup());
+        assertEquals(new java.net.InetSocketAddress("0.0.0.0", 9100), config.metricsAddress());
+    }
+
+    @Test
+    void metricsAddressIsAnIpLiteralAndAPort() throws IOException {
+        assertEquals(new java.net.InetSocketAddress("::1", 0), AgentConfig.load(null,
+                Map.of("pod-cidr", "10.1.0.0/24", "metrics-address", "[::1]:0")).metricsAddress());
+        String file = dir.resolve("agent.yaml").toString();
+        for (String bad : new String[] {"localhost:9962", "127.0.0.1", "127.0.0.1:", ":9962", "127.0.0.1:65536",
+                "127.0.0.1:-1", "127.0.0.256:9962", "::1:9962", "[::1]", "[]:9962", "[zz::1]:9962", "[1:2]:9962",
+                "127.0.0.1:99x", "http://127.0.0.1:9962"}) {
+            assertNames(failure(yaml("podCIDR: 10.244.1.0/24\nmetricsAddress: \"" + bad + "\"\n"), Map.of()),
+                    "metricsAddress", file, "host:port", bad);
+        }
+        assertNames(failure(null, Map.of("pod-cidr", "10.1.0.0/24", "metrics-address", "nowhere")),
+                "--metrics-address", "metricsAddress", "host:port");
     }
 
     @Test

@@ -74,7 +74,9 @@ class AgentTest {
 
     AgentConfig config(String cidr) {
         return AgentConfig.load(null, Map.of("pod-cidr", cidr, "node-name", "n1", "bpffs-root", pinRoot.toString(),
-                "state-dir", stateDir.toString(), "api-socket", socket.toString()));
+                "state-dir", stateDir.toString(), "api-socket", socket.toString(),
+                // The test JVM's namespace is the machine's: a port of the kernel's choice, never a fixed one.
+                "metrics-address", "127.0.0.1:0"));
     }
 
     Agent start(EndpointManager.Checkpoint checkpoint) {

@@ -68,7 +68,7 @@ final class BpfFd {
         Errors.check(pin0(fd.get(), path.toString()), "pin " + fd.what() + " at " + path);
     }
 
-    private static native int objGet0(String path);
+    static native int objGet0(String path);
 
     /** The kernel's name for fd, or null when it is no object of the kind (an ordinal). */
     private static native String name0(int fd, int kind);

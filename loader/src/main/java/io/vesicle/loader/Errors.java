@@ -10,6 +10,7 @@ public final class Errors {
     public static final int EEXIST = 17;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
+    public static final int EMEDIUMTYPE = 124;
 
     private Errors() {
     }

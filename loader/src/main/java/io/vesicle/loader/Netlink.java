@@ -31,6 +31,8 @@ public final class Netlink {
     public static final int MAX_NAME_LENGTH = 15;
     /** The main routing table's kernel id (RT_TABLE_MAIN), reported as table 0. */
     static final int RT_TABLE_MAIN = 254;
+    /** net/if.h's IFF_NOARP. */
+    private static final int IFF_NOARP = 0x80;
     /** What the kernel answers for deleting a route it does not have. */
     private static final int ESRCH = 3;
 
@@ -69,6 +71,13 @@ public final class Netlink {
         public String toString() {
             return "Link[" + index + " " + name + (kind.isEmpty() ? "" : " " + kind) + " " + formatMac(mac)
                     + " mtu " + mtu + (up ? " up" : " down") + "]";
+        }
+    }
+
+    /** A VXLAN device's settings as the kernel reports them; {@code collectMetadata} is external mode. */
+    public record Vxlan(Link link, int dstPort, boolean collectMetadata, boolean learning) {
+        public Vxlan {
+            Objects.requireNonNull(link, "link");
         }
     }
 
@@ -117,7 +126,18 @@ public final class Netlink {
      * is the main table.
      */
     public record Route(InetAddress destination, int prefixLength, InetAddress gateway, int ifindex, Scope scope,
-                        boolean onLink, int table) {
+                        boolean onLink, int table, int protocol, InetAddress source) {
+        /** RTPROT_KERNEL: routes the kernel adds itself (a connected subnet). */
+        public static final int PROTOCOL_KERNEL = 2;
+        /** RTPROT_BOOT: what {@code ip route add} marks a route with, the default here. */
+        public static final int PROTOCOL_BOOT = 3;
+
+        /** Protocol boot, no preferred source. */
+        public Route(InetAddress destination, int prefixLength, InetAddress gateway, int ifindex, Scope scope,
+                     boolean onLink, int table) {
+            this(destination, prefixLength, gateway, ifindex, scope, onLink, table, PROTOCOL_BOOT, null);
+        }
+
         public Route {
             Objects.requireNonNull(destination, "destination");
             Objects.requireNonNull(scope, "scope");
@@ -136,6 +156,23 @@ public final class Netlink {
             if (table == RT_TABLE_MAIN) {
                 table = 0;
             }
+            if (protocol < 0 || protocol > 255) {
+                throw new IllegalArgumentException("route protocol " + protocol + " is not within 0..255");
+            }
+            if (source != null && source.getClass() != destination.getClass()) {
+                throw new IllegalArgumentException("source " + source.getHostAddress() + " and destination "
+                        + destination.getHostAddress() + " are of different families");
+            }
+        }
+
+        /** This route marked with protocol (RTPROT_*, or a number of the caller's own to find its routes by). */
+        public Route withProtocol(int protocol) {
+            return new Route(destination, prefixLength, gateway, ifindex, scope, onLink, table, protocol, source);
+        }
+
+        /** This route with a preferred source address (RTA_PREFSRC: the address the node's own traffic takes). */
+        public Route withSource(InetAddress source) {
+            return new Route(destination, prefixLength, gateway, ifindex, scope, onLink, table, protocol, source);
         }
 
         /** {@code dst/prefix dev ifindex scope link}. */
@@ -154,7 +191,9 @@ public final class Netlink {
                     + (gateway == null ? "" : " via " + gateway.getHostAddress())
                     + (ifindex == 0 ? "" : " dev #" + ifindex)
                     + (scope == Scope.UNIVERSE ? "" : " scope " + scope.name().toLowerCase())
-                    + (onLink ? " onlink" : "") + (table == 0 ? "" : " table " + table);
+                    + (onLink ? " onlink" : "") + (table == 0 ? "" : " table " + table)
+                    + (protocol == PROTOCOL_BOOT ? "" : " proto " + protocol)
+                    + (source == null ? "" : " src " + source.getHostAddress());
         }
     }
 
@@ -214,6 +253,44 @@ public final class Netlink {
         return reply.links.get(0);
     }
 
+    /**
+     * Creates a VXLAN device in external mode (IFLA_VXLAN_COLLECT_METADATA: the remote and VNI
+     * come from each packet's tunnel key, set by BPF) on UDP {@code dstPort}, address learning
+     * off, with {@code mtu} (0: the default). It is created down. Returns it.
+     *
+     * @throws NativeException with EEXIST when the name is taken
+     */
+    public static Link createVxlan(NetNs ns, String name, int dstPort, int mtu) {
+        checkName(name);
+        if (dstPort <= 0 || dstPort > 65535) {
+            throw new IllegalArgumentException("VXLAN port " + dstPort + " is not within 1..65535");
+        }
+        if (mtu < 0) {
+            throw new IllegalArgumentException("MTU " + mtu + " is negative");
+        }
+        Reply reply = new Reply();
+        check(createVxlan0(NetNs.fdOf(ns), name, dstPort, mtu, reply), reply,
+                () -> "create VXLAN device " + name + " (external, port " + dstPort + ") in " + NetNs.describe(ns));
+        return reply.links.get(0);
+    }
+
+    /**
+     * The VXLAN settings of the link called {@code name}; empty when there is no such link.
+     *
+     * @throws NativeException with EMEDIUMTYPE when the link is not a VXLAN device
+     */
+    public static Optional<Vxlan> vxlan(NetNs ns, String name) {
+        checkName(name);
+        Reply reply = new Reply();
+        int[] settings = new int[3];
+        int ret = vxlan0(NetNs.fdOf(ns), name, settings, reply);
+        if (ret == -Errors.ENODEV) {
+            return Optional.empty();
+        }
+        check(ret, reply, () -> "read the VXLAN settings of " + name + " in " + NetNs.describe(ns));
+        return Optional.of(new Vxlan(reply.links.get(0), settings[0], settings[1] != 0, settings[2] != 0));
+    }
+
     /** The link called {@code name}, if there is one. */
     public static Optional<Link> link(NetNs ns, String name) {
         checkName(name);
@@ -249,6 +326,17 @@ public final class Netlink {
         Reply reply = new Reply();
         check(setUp0(NetNs.fdOf(ns), ifindex, true, reply), reply,
                 () -> "set link #" + ifindex + " up in " + NetNs.describe(ns));
+    }
+
+    /**
+     * Sets or clears IFF_NOARP: on a device without ARP the kernel takes the device's own MAC as
+     * every neighbour's, so routes through it need no gateway that answers.
+     */
+    public static void setNoArp(NetNs ns, int ifindex, boolean noArp) {
+        checkIndex(ifindex);
+        Reply reply = new Reply();
+        check(setFlag0(NetNs.fdOf(ns), ifindex, IFF_NOARP, noArp, reply), reply,
+                () -> (noArp ? "set" : "clear") + " NOARP on link #" + ifindex + " in " + NetNs.describe(ns));
     }
 
     public static void setMtu(NetNs ns, int ifindex, int mtu) {
@@ -329,14 +417,15 @@ public final class Netlink {
     // ---- routes ----
 
     /**
-     * Adds the route (protocol boot, as {@code ip route add}). With {@code replace} an existing
-     * route to the same destination is replaced, else it is an EEXIST NativeException.
+     * Adds the route, marked with its protocol. With {@code replace} an existing route to the same
+     * destination is replaced, else it is an EEXIST NativeException.
      */
     public static void addRoute(NetNs ns, Route route, boolean replace) {
         Objects.requireNonNull(route, "route");
         Reply reply = new Reply();
         check(addRoute0(NetNs.fdOf(ns), route.destination().getAddress(), route.prefixLength(), bytesOf(route.gateway()),
-                        route.ifindex(), route.scope().kernel(), route.onLink(), route.table(), replace, reply),
+                        route.ifindex(), route.scope().kernel(), route.onLink(), route.table(), route.protocol(),
+                        bytesOf(route.source()), replace, reply),
                 reply, () -> (replace ? "replace route " : "add route ") + route + " in " + NetNs.describe(ns));
     }
 
@@ -499,9 +588,9 @@ public final class Netlink {
         }
 
         void route(byte[] destination, int prefixLength, byte[] gateway, int ifindex, int scope, boolean onLink,
-                   int table) {
+                   int table, int protocol, byte[] source) {
             routes.add(new Route(inet(destination), prefixLength, gateway == null ? null : inet(gateway), ifindex,
-                    Scope.of(scope), onLink, table));
+                    Scope.of(scope), onLink, table, protocol, source == null ? null : inet(source)));
         }
 
         void neighbour(byte[] address, byte[] mac, int ifindex, boolean permanent) {
@@ -516,11 +605,17 @@ public final class Netlink {
     private static native int createVeth0(int nsFd, String name, String peerName, int peerNsFd, int mtu,
                                           byte[] peerMac, Reply reply);
 
+    private static native int createVxlan0(int nsFd, String name, int dstPort, int mtu, Reply reply);
+
+    private static native int vxlan0(int nsFd, String name, int[] settings, Reply reply);
+
     private static native int link0(int nsFd, int ifindex, String name, Reply reply);
 
     private static native int links0(int nsFd, Reply reply);
 
     private static native int setUp0(int nsFd, int ifindex, boolean up, Reply reply);
+
+    private static native int setFlag0(int nsFd, int ifindex, int flag, boolean on, Reply reply);
 
     private static native int setMtu0(int nsFd, int ifindex, int mtu, Reply reply);
 
@@ -535,7 +630,8 @@ public final class Netlink {
     private static native int addresses0(int nsFd, int ifindex, Reply reply);
 
     private static native int addRoute0(int nsFd, byte[] destination, int prefixLength, byte[] gateway, int ifindex,
-                                        int scope, boolean onLink, int table, boolean replace, Reply reply);
+                                        int scope, boolean onLink, int table, int protocol, byte[] source,
+                                        boolean replace, Reply reply);
 
     private static native int deleteRoute0(int nsFd, byte[] destination, int prefixLength, byte[] gateway, int ifindex,
                                            int table, Reply reply);

@@ -69,12 +69,22 @@ public final class Program implements AutoCloseable {
      * namespace. Map updates the program makes are real.
      */
     public TestRunResult testRun(byte[] packet, int ctxIfindex, int repeat) {
+        return testRun(null, packet, ctxIfindex, repeat);
+    }
+
+    /**
+     * {@link #testRun(byte[], int, int)} inside network namespace ns ({@code null}: the caller's):
+     * the skb belongs to that namespace, so ctxIfindex names one of its devices and the helpers
+     * that consult the kernel (FIB and neighbour lookups) see its routes and neighbours.
+     */
+    public TestRunResult testRun(NetNs ns, byte[] packet, int ctxIfindex, int repeat) {
         byte[] out = new byte[packet.length + TEST_RUN_HEADROOM];
         long[] results = new long[RUN_LEN];
-        int ret = testRun0(fd(), packet, ctxIfindex, repeat, out, results);
+        int ret = testRun0(NetNs.fdOf(ns), fd(), packet, ctxIfindex, repeat, out, results);
         if (ret < 0) {
             Errors.check(ret, "test run of program " + name + " on a " + packet.length + "-byte packet"
                     + (ctxIfindex > 1 ? " from ifindex " + ctxIfindex : "")
+                    + (ns == null ? "" : " in " + NetNs.describe(ns))
                     + (packet.length < ETH_HLEN ? " (shorter than an Ethernet header)" : ""));
         }
         return new TestRunResult((int) results[RUN_RETVAL], Arrays.copyOf(out, (int) results[RUN_DATA_SIZE]),
@@ -106,6 +116,6 @@ public final class Program implements AutoCloseable {
 
     private static native int info0(int fd, int[] info);
 
-    private static native int testRun0(int fd, byte[] packet, int ctxIfindex, int repeat, byte[] dataOut,
+    private static native int testRun0(int nsFd, int fd, byte[] packet, int ctxIfindex, int repeat, byte[] dataOut,
             long[] results);
 }

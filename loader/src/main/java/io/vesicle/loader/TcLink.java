@@ -165,9 +165,10 @@ public final class TcLink implements AutoCloseable {
 
     /**
      * what, with the kernel's own words when it gave some ("kernel: Parent Qdisc doesn't exists").
-     * Called after every failed native, which keeps libbpf's messages for it.
+     * Called after every failed native, which keeps libbpf's messages for it (TcxLink's too: the
+     * capture is per thread).
      */
-    private static String withKernelMessage(String what) {
+    static String withKernelMessage(String what) {
         byte[] log = takeLog0();
         String text = log == null ? "" : new String(log, StandardCharsets.UTF_8).strip();
         if (text.isEmpty()) {

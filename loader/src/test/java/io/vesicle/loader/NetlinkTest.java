@@ -182,7 +182,8 @@ class NetlinkTest {
         assertTrue(witness.matches("(?s).*\"dst\":\"10\\.203\\.0\\.0/24\",\"gateway\":\"169\\.254\\.1\\.1\"[^}]*onlink.*"),
                 witness);
         List<Route> listed = Netlink.routes(a, dev);
-        for (Route route : List.of(scoped, via, onlink, defaultRoute, Route.link(ip("10.200.0.0"), 24, dev))) {
+        for (Route route : List.of(scoped, via, onlink, defaultRoute, new Route(ip("10.200.0.0"), 24, null, dev,
+                Scope.LINK, false, 0, Route.PROTOCOL_KERNEL, ip("10.200.0.1")))) {
             assertTrue(listed.contains(route), route + " not in " + listed);
         }
         assertTrue(Netlink.routes(a, 0).containsAll(listed));
@@ -208,6 +209,53 @@ class NetlinkTest {
         assertFalse(after.contains("10.201.0.0"), after);
         assertFalse(after.contains("10.203.0.0"), after);
         assertTrue(after.contains("10.202.0.0/24"), after);
+    }
+
+    @Test
+    void routesCarryTheirProtocolAndPreferredSource() {
+        Link link = Netlink.createVeth(a, "rp0", "rp1", b, 0, null);
+        int dev = link.index();
+        Netlink.addAddress(a, dev, ip("10.200.0.1"), 24);
+        Netlink.setUp(a, dev);
+        Route ours = Route.link(ip("10.210.0.0"), 16, dev).withProtocol(0xf5).withSource(ip("10.200.0.1"));
+        Netlink.addRoute(a, ours, false);
+
+        String witness = run("ip", "-n", nameA, "route", "show", "10.210.0.0/16");
+        assertTrue(witness.contains("proto 245") && witness.contains("src 10.200.0.1"), witness);
+        assertTrue(Netlink.routes(a, dev).contains(ours), Netlink.routes(a, dev).toString());
+        assertTrue(Netlink.deleteRoute(a, Route.link(ip("10.210.0.0"), 16, dev)));
+        assertEquals("", run("ip", "-n", nameA, "route", "show", "10.210.0.0/16").strip());
+    }
+
+    @Test
+    void createsAnExternalVxlanDeviceWithoutLearning() {
+        Link vxlan = Netlink.createVxlan(a, "vx0", 8472, 1450);
+        assertEquals("vxlan", vxlan.kind());
+        assertEquals(1450, vxlan.mtu());
+
+        String witness = run("ip", "-n", nameA, "-d", "link", "show", "vx0");
+        assertTrue(witness.contains("vxlan external"), witness);
+        assertTrue(witness.contains("dstport 8472"), witness);
+        assertTrue(witness.contains("nolearning"), witness);
+        assertTrue(witness.contains("mtu 1450"), witness);
+        Netlink.Vxlan settings = Netlink.vxlan(a, "vx0").orElseThrow();
+        assertEquals(new Netlink.Vxlan(vxlan, 8472, true, false), settings);
+        assertTrue(Netlink.vxlan(a, "vx9").isEmpty());
+
+        NativeException taken = assertThrows(NativeException.class, () -> Netlink.createVxlan(a, "vx0", 8472, 0));
+        assertEquals(Errors.EEXIST, taken.errno(), taken.getMessage());
+        Netlink.createVeth(a, "nv0", "nv1", null, 0, null);
+        NativeException notVxlan = assertThrows(NativeException.class, () -> Netlink.vxlan(a, "nv0"));
+        assertTrue(notVxlan.getMessage().contains("nv0"), notVxlan.getMessage());
+    }
+
+    @Test
+    void setsAndClearsNoArp() {
+        Link link = Netlink.createVeth(a, "na0", "na1", null, 0, null);
+        Netlink.setNoArp(a, link.index(), true);
+        assertTrue(run("ip", "-n", nameA, "link", "show", "na0").contains("NOARP"));
+        Netlink.setNoArp(a, link.index(), false);
+        assertFalse(run("ip", "-n", nameA, "link", "show", "na0").contains("NOARP"));
     }
 
     @Test

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +36,8 @@ class ObjectSpecTest {
     private static final int BPF_MAP_TYPE_HASH = 1;
     private static final int BPF_MAP_TYPE_ARRAY = 2;
     private static final int BPF_MAP_TYPE_PERCPU_HASH = 5;
+    private static final int BPF_MAP_TYPE_LPM_TRIE = 11;
+    private static final int BPF_F_NO_PREALLOC = 1;
     private static final int BPF_PROG_TYPE_SCHED_CLS = 3;
 
     private Path pinDir;
@@ -56,8 +59,11 @@ class ObjectSpecTest {
             MapSpec rodata = spec.map("bpf_lxc.rodata");
             assertEquals(BPF_MAP_TYPE_ARRAY, rodata.type());
             assertFalse(rodata.pinByName());
+            assertEquals(new MapSpec("vsl_ipcache", BPF_MAP_TYPE_LPM_TRIE, 24, 12, 512000, BPF_F_NO_PREALLOC, true),
+                    spec.map("vsl_ipcache"));
             assertEquals(8, spec.maps().size());
-            assertEquals(List.of(new ProgramSpec("from_container", "tc", BPF_PROG_TYPE_SCHED_CLS)), spec.programs());
+            assertEquals(Stream.of("from_container", "from_overlay", "from_netdev", "from_host")
+                    .map(name -> new ProgramSpec(name, "tc", BPF_PROG_TYPE_SCHED_CLS)).toList(), spec.programs());
         }
     }
 

@@ -76,6 +76,23 @@ class ProgramTest {
     }
 
     @Test
+    void runsInsideANamespaceOnItsDevices() {
+        // A device index no other namespace has: the run sees it only from inside its namespace.
+        int ifindex = 3_999_999;
+        try (TestSupport.TestNetns netns = new TestSupport.TestNetns(); BpfObject object = load(null)) {
+            TestSupport.run("ip", "-n", netns.name, "link", "add", "vsl0", "index", String.valueOf(ifindex), "type",
+                    "veth", "peer", "name", "vsl1");
+            object.map("vsl_lxc").put(direct(4).putInt(0, ifindex),
+                    endpointInfo(POD_IP, ifindex, 1, POD_MAC, NODE_MAC));
+            Program program = object.program("from_container");
+
+            assertEquals(TC_ACT_REDIRECT, program.testRun(netns.ns, arpRequest(GATEWAY), ifindex, 1).retval(),
+                    "the endpoint on that device answered");
+            assertThrows(NoSuchDeviceException.class, () -> program.testRun(null, arpRequest(GATEWAY), ifindex, 1));
+        }
+    }
+
+    @Test
     void answersArpForAnyRouterAddressByDefault() {
         try (BpfObject object = load(null)) {
             addLoopbackEndpoint(object);

@@ -5,6 +5,9 @@ public enum Reason {
     FORWARDED(0, "forwarded"),
     TO_STACK(1, "to_stack"),
     ARP_REPLY(2, "arp_reply"),
+    ENCAPSULATED(3, "encapsulated"),
+    FIB_FORWARDED(4, "fib_forwarded"),
+    DECAPSULATED(5, "decapsulated"),
     INVALID_SOURCE_IP(130, "invalid_source_ip"),
     INVALID_SOURCE_MAC(131, "invalid_source_mac"),
     TRUNCATED(132, "truncated"),
@@ -12,6 +15,10 @@ public enum Reason {
     UNSUPPORTED_L3(134, "unsupported_l3"),
     INVALID_ARP(135, "invalid_arp"),
     INVALID_IP_HEADER(136, "invalid_ip_header"),
+    FIB_LOOKUP_FAILED(137, "fib_lookup_failed"),
+    NO_TUNNEL_KEY(138, "no_tunnel_key"),
+    UNKNOWN_DESTINATION(139, "unknown_destination"),
+    ENCAP_FAILED(140, "encap_failed"),
     /** A code this build does not know: a newer datapath object. */
     UNKNOWN(255, "unknown");
 

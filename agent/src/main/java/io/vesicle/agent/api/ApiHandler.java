@@ -47,6 +47,19 @@ public final class ApiHandler implements Api {
         String program();
 
         int programId();
+
+        /**
+         * Null when the agent is in step with the cluster, else why not (store unreachable, not
+         * synced yet). A degraded agent still serves: pods are wired, forwarding goes on.
+         */
+        String degradedReason();
+
+        ClusterStatus cluster();
+    }
+
+    /** What /v1/status tells of the cluster state. */
+    public record ClusterStatus(String source, String routingMode, boolean synced, String degraded, int remoteNodes,
+                                int remotePods, long refused) {
     }
 
     private final Node node;
@@ -161,11 +174,16 @@ public final class ApiHandler implements Api {
     @Override
     public Messages.Health health() {
         String reason = agent.unavailableReason();
-        return reason == null ? new Messages.Health("ok", null) : new Messages.Health("unavailable", reason);
+        if (reason != null) {
+            return new Messages.Health("unavailable", reason);
+        }
+        String degraded = agent.degradedReason();
+        return degraded == null ? new Messages.Health("ok", null) : new Messages.Health("degraded", degraded);
     }
 
     /** GET /v1/status. */
-    public record Status(String node, String podCIDR, int endpoints, IpamStatus ipam, DatapathStatus datapath) {
+    public record Status(String node, String podCIDR, int endpoints, IpamStatus ipam, DatapathStatus datapath,
+                         ClusterStatus cluster) {
     }
 
     /** allocated: by the agent's IPAM; delegated: recorded for delegated IPAM plugins; free: neither. */
@@ -181,7 +199,7 @@ public final class ApiHandler implements Api {
                 endpoints.count(io.vesicle.agent.endpoint.Endpoint.State.READY),
                 new IpamStatus(ipam.allocated(Ipam.Source.AGENT), ipam.allocated(Ipam.Source.DELEGATED), ipam.free()),
                 new DatapathStatus(node.pinRoot().toString(), agent.program(), agent.programId(),
-                        node.gateway().getHostAddress(), node.mtu()));
+                        node.gateway().getHostAddress(), node.mtu()), agent.cluster());
     }
 
     @Override

@@ -29,15 +29,33 @@ import picocli.CommandLine.Model.CommandSpec;
 final class AgentCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(AgentCommand.class);
     /** Labels and help of the keys this command knows; a key added later gets a generic line. */
-    private static final Map<String, String[]> HELP = Map.of(
-            "node-name", new String[] {"NAME", "this node's name (default: the host name)"},
-            "pod-cidr", new String[] {"CIDR", "the IPv4 prefix this node's pods get addresses from"},
-            "gateway", new String[] {"IP", "the pods' gateway (default: the CIDR's first host address)"},
-            "mtu", new String[] {"N", "MTU of every pod veth"},
-            "bpffs-root", new String[] {"DIR", "where the maps are pinned"},
-            "state-dir", new String[] {"DIR", "endpoint and IPAM state"},
-            "api-socket", new String[] {"PATH", "the local API's unix socket"},
-            "api-group", new String[] {"GROUP", "a group whose members may use the API besides root"});
+    private static final Map<String, String[]> HELP = Map.ofEntries(
+            Map.entry("node-name", new String[] {"NAME", "this node's name (default: the host name)"}),
+            Map.entry("pod-cidr", new String[] {"CIDR", "the IPv4 prefix this node's pods get addresses from"
+                    + " (required with the file cluster state)"}),
+            Map.entry("gateway", new String[] {"IP", "the pods' gateway (default: the CIDR's first host address)"}),
+            Map.entry("mtu", new String[] {"N", "MTU of every pod veth (default: from the uplink)"}),
+            Map.entry("bpffs-root", new String[] {"DIR", "where the maps are pinned"}),
+            Map.entry("state-dir", new String[] {"DIR", "endpoint and IPAM state"}),
+            Map.entry("api-socket", new String[] {"PATH", "the local API's unix socket"}),
+            Map.entry("api-group", new String[] {"GROUP", "a group whose members may use the API besides root"}),
+            Map.entry("routing-mode", new String[] {"MODE", "local, overlay or native"}),
+            Map.entry("uplink", new String[] {"DEV", "the device towards the other nodes (default: the default"
+                    + " route's)"}),
+            Map.entry("node-ip", new String[] {"IP", "this node's underlay address (default: the uplink's)"}),
+            Map.entry("cluster-cidr", new String[] {"CIDR", "the prefix of every node's pods"}),
+            Map.entry("masquerade", new String[] {"BOOL", "pods reach the world as the node (default true)"}),
+            Map.entry("cluster-state", new String[] {"SOURCE", "file, etcd or kubernetes (default file)"}),
+            Map.entry("cluster-file", new String[] {"FILE", "file source: lines 'name underlayIP podCIDR'"}),
+            Map.entry("etcd-endpoints", new String[] {"URLS", "etcd source: http://host:port,..."}),
+            Map.entry("etcd-prefix", new String[] {"PREFIX", "etcd source: the key prefix (default /vesicle)"}),
+            Map.entry("etcd-lease-ttl", new String[] {"SECONDS", "etcd source: how long a silent node stays"
+                    + " listed (default 10)"}),
+            Map.entry("node-cidr-mask-size", new String[] {"N", "etcd source: each node's pod CIDR length"
+                    + " (default 24)"}),
+            Map.entry("kubeconfig", new String[] {"FILE", "kubernetes source: a kubeconfig (default: in-cluster)"}),
+            Map.entry("metrics-address", new String[] {"HOST:PORT", "where /metrics, /healthz and /readyz are"
+                    + " served (default 127.0.0.1:9962)"}));
 
     @Option(names = "--config", paramLabel = "FILE", description = "the YAML configuration")
     Path config;

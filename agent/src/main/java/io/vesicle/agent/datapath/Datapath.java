@@ -29,7 +29,13 @@ import java.util.stream.Stream;
 public final class Datapath implements AutoCloseable {
     public static final String OBJECT_RESOURCE = "/META-INF/bpf/bpf_lxc.o";
     public static final String FROM_CONTAINER = "from_container";
+    public static final String FROM_OVERLAY = "from_overlay";
+    public static final String FROM_NETDEV = "from_netdev";
+    public static final String FROM_HOST = "from_host";
     static final String GATEWAY_CONSTANT = "CFG_GATEWAY_IP4";
+    static final String ROUTING_MODE_CONSTANT = "CFG_ROUTING_MODE";
+    static final String ENCAP_IFINDEX_CONSTANT = "CFG_ENCAP_IFINDEX";
+    static final String NODE_IP_CONSTANT = "CFG_NODE_IP4";
     /**
      * Where runtimes keep named network namespaces, searched when a pod's netns must be found
      * again; /var/run first, the spelling the kubelet's runtimes pass.
@@ -42,26 +48,50 @@ public final class Datapath implements AutoCloseable {
     private final DatapathMaps maps;
     private final Program fromContainer;
     private final PodNamespaces podNamespaces;
+    private final DatapathStats stats;
     private final List<Realizer> realizers;
     /** The realizers that wire an existing veth, for {@link #attach}. */
     private final List<Realizer> nodeSide;
 
     private final boolean ownsNodeNs;
+    /** The node's own state towards the cluster, in the order it applies; empty for a single node. */
+    private final List<NodeRealizer> nodeState;
+    private final NodeNetwork network;
+    /** The parts applied after the load; null for a single node. */
+    private final NodePrograms nodePrograms;
+    private final ClusterRoutes clusterRoutes;
+    private final RemoteNodeState remote;
 
-    private Datapath(NetNs nodeNs, BpfObject object, Path pinRoot, boolean ownsNodeNs) {
+    private Datapath(NetNs nodeNs, BpfObject object, Path pinRoot, boolean ownsNodeNs, NodeNetwork network,
+                     NodeDevices devices) {
         this.ownsNodeNs = ownsNodeNs;
+        this.network = network;
         this.pinRoot = pinRoot;
         this.nodeNs = nodeNs;
         this.object = object;
         this.maps = DatapathMaps.of(object);
         this.fromContainer = object.program(FROM_CONTAINER);
         this.podNamespaces = new PodNamespaces(nodeNs);
+        this.stats = new DatapathStats(maps, object.maps());
         this.nodeSide = List.of(new EndpointEntriesRealizer(nodeNs, maps), new HostRouteRealizer(nodeNs),
                 new TcProgramRealizer(nodeNs, fromContainer));
         List<Realizer> all = new ArrayList<>();
         all.add(new PodInterfaceRealizer(nodeNs, podNamespaces));
         all.addAll(nodeSide);
         this.realizers = List.copyOf(all);
+        if (network == null) {
+            this.nodeState = List.of();
+            this.nodePrograms = null;
+            this.clusterRoutes = null;
+            this.remote = null;
+        } else {
+            this.nodePrograms = new NodePrograms(nodeNs, network, devices, object.program(FROM_OVERLAY),
+                    object.program(FROM_NETDEV), object.program(FROM_HOST));
+            this.clusterRoutes = new ClusterRoutes(nodeNs, network, devices.hostIfindex());
+            Masquerade masquerade = new Masquerade(nodeNs, network);
+            this.nodeState = List.of(devices, nodePrograms, clusterRoutes, masquerade);
+            this.remote = new RemoteNodeState(nodeNs, network, maps.ipcache(), masquerade);
+        }
     }
 
     /**
@@ -75,13 +105,108 @@ public final class Datapath implements AutoCloseable {
     }
 
     private static Datapath load(NetNs nodeNs, DatapathConfig config, boolean ownsNodeNs) {
+        NodeNetwork network = config.node();
+        // The devices come first: the program is built with the VXLAN device's index.
+        NodeDevices devices = network == null ? null : new NodeDevices(nodeNs, network);
+        if (devices != null) {
+            devices.apply();
+        }
+        BpfObject object;
         try (ObjectSpec spec = ObjectSpec.fromResource(OBJECT_RESOURCE)) {
             spec.pinRoot(config.pinRoot());
             if (config.gateway() != null) {
                 spec.setConstant(GATEWAY_CONSTANT, config.gateway().getAddress());
             }
-            return new Datapath(nodeNs, spec.load(), config.pinRoot(), ownsNodeNs);
+            if (network != null) {
+                spec.setConstant(ROUTING_MODE_CONSTANT, network.mode().constant);
+                spec.setConstant(ENCAP_IFINDEX_CONSTANT, devices.encapIfindex());
+                spec.setConstant(NODE_IP_CONSTANT, network.nodeIP().getAddress());
+            }
+            object = spec.load();
         }
+        try {
+            Datapath datapath = new Datapath(nodeNs, object, config.pinRoot(), ownsNodeNs, network, devices);
+            datapath.applyNodeState();
+            return datapath;
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    /**
+     * After the load (the devices came before it): the node's programs and routes, then the remote
+     * state's start, which applies masquerading with the nodes the pinned ipcache knows.
+     */
+    private void applyNodeState() {
+        if (network == null) {
+            return;
+        }
+        nodePrograms.apply();
+        clusterRoutes.apply();
+        remote.start();
+    }
+
+    /**
+     * The uplink: the device called name ({@code null}: the device of the IPv4 default route) in
+     * the node's network namespace at nodeNetns ({@code null}: ours), with its first IPv4 address.
+     *
+     * @throws IllegalArgumentException naming the device when it is missing or has no IPv4 address,
+     *                                  or when there is no default route to find it by
+     */
+    public static Uplink findUplink(Path nodeNetns, String name) {
+        NetNs ns = nodeNetns == null ? null : NetNs.open(nodeNetns);
+        try {
+            Netlink.Link link;
+            if (name != null) {
+                link = Netlink.link(ns, name).orElseThrow(() -> new IllegalArgumentException("uplink: no device "
+                        + name + " in " + NetNs.describe(ns)));
+            } else {
+                int ifindex = Netlink.routes(ns, 0).stream()
+                        .filter(r -> r.prefixLength() == 0 && r.destination() instanceof Inet4Address)
+                        .mapToInt(Netlink.Route::ifindex).filter(i -> i > 0).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("uplink: " + NetNs.describe(ns)
+                                + " has no IPv4 default route to find it by; name it"));
+                link = Netlink.link(ns, ifindex).orElseThrow(() -> new IllegalArgumentException(
+                        "uplink: the default route's device #" + ifindex + " is gone"));
+            }
+            Inet4Address address = Netlink.addresses(ns, link.index()).stream()
+                    .map(Netlink.Address::address).filter(Inet4Address.class::isInstance)
+                    .map(Inet4Address.class::cast).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("uplink: " + link.name()
+                            + " has no IPv4 address"));
+            return new Uplink(link.name(), link.index(), link.mtu(), address);
+        } finally {
+            if (ns != null) {
+                ns.close();
+            }
+        }
+    }
+
+    /**
+     * What this node's datapath knows of the other nodes and their pods.
+     *
+     * @throws IllegalStateException for a single node (no {@link NodeNetwork} configured)
+     */
+    public RemoteState remote() {
+        if (remote == null) {
+            throw new IllegalStateException("the datapath runs a single node: it has no remote state");
+        }
+        return remote;
+    }
+
+    /** The routing mode, empty for a single node. */
+    public Optional<RoutingMode> routingMode() {
+        return Optional.ofNullable(network).map(NodeNetwork::mode);
+    }
+
+    /** How the node's own devices, programs, routes and masquerading differ from what they should be. */
+    public List<String> verifyNode() {
+        List<String> diffs = new ArrayList<>();
+        for (NodeRealizer part : nodeState) {
+            diffs.addAll(part.verify());
+        }
+        return diffs;
     }
 
     /**
@@ -116,6 +241,11 @@ public final class Datapath implements AutoCloseable {
 
     public PodNamespaces podNamespaces() {
         return podNamespaces;
+    }
+
+    /** The counters and map fill, for metrics. */
+    public DatapathStats stats() {
+        return stats;
     }
 
     /** Whether the node has a link of that name. */
@@ -254,15 +384,26 @@ public final class Datapath implements AutoCloseable {
         return pinRoot;
     }
 
-    /** Why the datapath cannot serve pods (a map pin gone), or empty. */
+
+    /** Why the datapath cannot serve pods (a map pin or a node device gone), or empty. */
     public Optional<String> unavailableReason() {
-        if (pinRoot == null) {
-            return Optional.empty();
-        }
-        for (String map : List.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX, DatapathMaps.METRICS)) {
+        List<String> pins = pinRoot == null ? List.of() : List.of(DatapathMaps.ENDPOINTS,
+                DatapathMaps.ENDPOINTS_BY_IFINDEX, DatapathMaps.METRICS, DatapathMaps.IPCACHE);
+        for (String map : pins) {
             Path pin = pinRoot.resolve(map);
             if (!Files.exists(pin)) {
                 return Optional.of("the datapath map pin " + pin + " is missing");
+            }
+        }
+        List<String> devices = List.of();
+        if (network != null) {
+            devices = network.mode() == RoutingMode.OVERLAY
+                    ? List.of(NodeDevices.VXLAN, NodeDevices.HOST, network.uplink().name())
+                    : List.of(NodeDevices.HOST, network.uplink().name());
+        }
+        for (String device : devices) {
+            if (!hasInterface(device)) {
+                return Optional.of("the node device " + device + " is missing");
             }
         }
         return Optional.empty();

@@ -7,6 +7,7 @@ import io.vesicle.agent.datapath.EndpointWiring;
 import io.vesicle.agent.datapath.Realizer;
 import io.vesicle.cluster.Cidr;
 import io.vesicle.agent.ipam.Ipam;
+import io.vesicle.agent.metrics.AgentMetrics;
 import io.vesicle.agent.util.Throwables;
 import java.net.Inet4Address;
 import java.nio.file.Path;
@@ -45,8 +46,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class EndpointManager {
     private static final Logger LOG = LoggerFactory.getLogger(EndpointManager.class);
-    /** No identities are allocated yet: every pod carries this one. */
-    static final int POD_IDENTITY = 0;
+    /**
+     * No identities are allocated yet (they come with policy): every pod carries the reserved
+     * "init" identity (5, identity not resolved yet), which the overlay sends as the VNI.
+     */
+    public static final int POD_IDENTITY = 5;
 
     /** Called at each step of a build and a teardown; tests fail there to play a crash or a fault. */
     @FunctionalInterface
@@ -77,11 +81,48 @@ public final class EndpointManager {
     private final int mtu;
     private final Checkpoint checkpoint;
     private final ExecutorService builders;
+    private final AgentMetrics metrics;
     /** Guarded by itself. */
     private final Map<AttachmentKey, Endpoint> registry = new LinkedHashMap<>();
+    private volatile Listener listener = Listener.NONE;
+
+    /**
+     * Told when an endpoint has been built (READY: created, restored or regenerated) and when it
+     * is gone; called on the endpoint's queue, so calls for one endpoint come in order. Must not
+     * block: the cluster state publishes pods through it.
+     */
+    public interface Listener {
+        Listener NONE = new Listener() {
+            @Override
+            public void ready(EndpointView endpoint) {
+            }
+
+            @Override
+            public void removed(EndpointView endpoint) {
+            }
+        };
+
+        void ready(EndpointView endpoint);
+
+        /** endpoint as it was before its teardown, address included when it had one. */
+        void removed(EndpointView endpoint);
+    }
+
+    /** Sets the one listener; before {@link #restore} so restored endpoints are reported too. */
+    public void listener(Listener listener) {
+        this.listener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    private void tell(java.util.function.Consumer<Listener> call, Endpoint endpoint) {
+        try {
+            call.accept(listener);
+        } catch (RuntimeException e) {
+            LOG.warn("endpoint {}: listener failed: {}", endpoint.key(), Throwables.describe(e));
+        }
+    }
 
     public EndpointManager(Datapath datapath, Ipam ipam, Path stateDir, Inet4Address gateway, int mtu,
-                           Checkpoint checkpoint, ExecutorService builders) {
+                           Checkpoint checkpoint, ExecutorService builders, AgentMetrics metrics) {
         this.datapath = datapath;
         this.ipam = ipam;
         this.store = new EndpointStore(stateDir);
@@ -89,6 +130,10 @@ public final class EndpointManager {
         this.mtu = mtu;
         this.checkpoint = checkpoint;
         this.builders = builders;
+        this.metrics = metrics;
+        for (Endpoint.State state : Endpoint.State.values()) {
+            metrics.endpointsInState(state.name().toLowerCase(java.util.Locale.ROOT), () -> count(state));
+        }
     }
 
     // ---- reading ----
@@ -129,6 +174,10 @@ public final class EndpointManager {
      * with the failure after everything the build did is undone.
      */
     public CompletableFuture<EndpointView> create(CreateRequest request) {
+        return AgentMetrics.time(metrics.endpointCreate(), createTimed(request));
+    }
+
+    private CompletableFuture<EndpointView> createTimed(CreateRequest request) {
         Optional<Endpoint> existing = endpoint(request.key());
         if (existing.isEmpty()) {
             return createFresh(request);
@@ -222,7 +271,9 @@ public final class EndpointManager {
             store.write(record(endpoint, EndpointStore.Status.ready));
             checkpoint.reached("ready");
             LOG.info("endpoint {} created: {} {} in {}", key, endpoint.hostIf(), address.cidr(), endpoint.netns());
-            return view(endpoint);
+            EndpointView created = view(endpoint);
+            tell(l -> l.ready(created), endpoint);
+            return created;
         } catch (RuntimeException e) {
             rollback(endpoint, wiring, applied, !heldBefore, e);
             throw e;
@@ -283,7 +334,7 @@ public final class EndpointManager {
     public CompletableFuture<Void> regenerate(AttachmentKey key, String reason) {
         Endpoint endpoint = endpoint(key).orElseThrow(() -> AgentException.notFound(null, "no endpoint " + key));
         return endpoint.queue.regenerate(reason, reasons -> {
-            build(endpoint, reasons);
+            metrics.endpointRegeneration().record(() -> build(endpoint, reasons));
             return null;
         });
     }
@@ -311,6 +362,8 @@ public final class EndpointManager {
                 store.write(record(endpoint, EndpointStore.Status.ready));
             }
             endpoint.transition(Endpoint.State.READY, String.join(", ", reasons));
+            EndpointView built = EndpointView.of(endpoint, address);
+            tell(l -> l.ready(built), endpoint);
         } catch (RuntimeException e) {
             endpoint.transition(Endpoint.State.NOT_READY, "build failed");
             LOG.error("endpoint {}: build ({}) failed: {}", endpoint.key(), String.join(", ", reasons),
@@ -326,6 +379,10 @@ public final class EndpointManager {
      * completes with whether there was an endpoint. Succeeds when parts are already gone.
      */
     public CompletableFuture<Boolean> delete(AttachmentKey key) {
+        return AgentMetrics.time(metrics.endpointDelete(), deleteTimed(key));
+    }
+
+    private CompletableFuture<Boolean> deleteTimed(AttachmentKey key) {
         Optional<Endpoint> endpoint = endpoint(key);
         if (endpoint.isEmpty()) {
             // No endpoint: an address allocated through the API, or a veth of a create whose
@@ -359,6 +416,7 @@ public final class EndpointManager {
      */
     private void teardown(Endpoint endpoint, String why) {
         AttachmentKey key = endpoint.key();
+        EndpointView before = EndpointView.of(endpoint, ipam.allocationOf(key).orElse(null));
         endpoint.transition(Endpoint.State.DISCONNECTING, why);
         store.write(record(endpoint, EndpointStore.Status.disconnecting));
         checkpoint.reached("teardown:intent");
@@ -376,6 +434,7 @@ public final class EndpointManager {
         store.delete(key);
         endpoint.transition(Endpoint.State.DISCONNECTED, why);
         forget(endpoint);
+        tell(l -> l.removed(before), endpoint);
         LOG.info("endpoint {} removed ({}): {}{}", key, why, endpoint.hostIf(),
                 address.map(a -> ", " + a.getHostAddress()).orElse(""));
     }

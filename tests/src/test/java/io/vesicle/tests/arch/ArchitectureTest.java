@@ -69,4 +69,18 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage("io.vesicle.agent..", "io.vesicle.cni..",
                         "io.vesicle.loader..", "io.vesicle.maps.."));
     }
+
+    @Test
+    void theAgentCoreCarriesNoClusterClientLibraries() {
+        check(noClasses().that().resideInAnyPackage("io.vesicle.agent..", "io.vesicle.cluster")
+                .should().dependOnClassesThat().resideInAnyPackage("io.fabric8..", "io.etcd..", "io.grpc..",
+                        "io.vertx.."));
+    }
+
+    @Test
+    void theClusterSourcesKnowNothingOfTheAgentOrTheDatapath() {
+        check(noClasses().that().resideInAPackage("io.vesicle.cluster..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.vesicle.agent..", "io.vesicle.loader..",
+                        "io.vesicle.maps..", "io.vesicle.api..", "io.vesicle.cni.."));
+    }
 }

@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,11 +36,11 @@ public final class AgentProcess implements AutoCloseable {
     private final AgentClient client;
     private Process process;
 
-    private AgentProcess(TestNetwork network, String nodeNetns, String nodeName, String podCIDR) {
+    private AgentProcess(TestNetwork network, String nodeNetns, String nodeName, Map<String, String> settings) {
         this.network = network;
         this.nodeNetns = nodeNetns;
         this.nodeName = nodeName;
-        this.podCIDR = podCIDR;
+        this.podCIDR = settings.get("podCIDR");
         this.dir = network.tempDir("agent-" + nodeName);
         this.stateDir = dir.resolve("state");
         this.socket = dir.resolve("vesicle.sock");
@@ -46,13 +48,14 @@ public final class AgentProcess implements AutoCloseable {
         this.config = dir.resolve("agent.yaml");
         this.log = dir.resolve("agent.log");
         this.client = new AgentClient(socket, Duration.ofSeconds(10));
-        String yaml = String.join("\n",
-                "nodeName: " + nodeName,
-                "podCIDR: " + podCIDR,
-                "stateDir: " + stateDir,
-                "apiSocket: " + socket,
-                "bpffsRoot: " + pinRoot,
-                "");
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("nodeName", nodeName);
+        all.putAll(settings);
+        all.put("stateDir", stateDir.toString());
+        all.put("apiSocket", socket.toString());
+        all.put("bpffsRoot", pinRoot.toString());
+        StringBuilder yaml = new StringBuilder();
+        all.forEach((key, value) -> yaml.append(key).append(": ").append(value).append('\n'));
         try {
             Files.writeString(config, yaml);
         } catch (IOException e) {
@@ -63,9 +66,18 @@ public final class AgentProcess implements AutoCloseable {
     /** Writes the config for an agent of nodeNetns (node name: the namespace's short name) and starts it. */
     public static AgentProcess start(TestNetwork network, String nodeNetns, String podCIDR) {
         String name = nodeNetns.substring(nodeNetns.lastIndexOf('-') + 1);
-        AgentProcess agent = new AgentProcess(network, nodeNetns, name, podCIDR);
+        AgentProcess agent = new AgentProcess(network, nodeNetns, name, Map.of("podCIDR", podCIDR));
         agent.start();
         return agent;
+    }
+
+    /**
+     * An agent of nodeNetns named nodeName whose config holds settings (YAML keys to values, in
+     * order) besides its own state directory, socket and pin root; not started yet.
+     */
+    public static AgentProcess configure(TestNetwork network, String nodeNetns, String nodeName,
+                                         Map<String, String> settings) {
+        return new AgentProcess(network, nodeNetns, nodeName, settings);
     }
 
     /** Starts the agent and waits until its API answers healthz with ok. */
@@ -103,19 +115,29 @@ public final class AgentProcess implements AutoCloseable {
                 throw new IllegalStateException("the agent exited (" + (p == null ? "never started" : p.exitValue())
                         + ") before it was healthy; log:\n" + logTail(40));
             }
-            try {
-                var health = client.health();
-                if ("ok".equals(health.status())) {
-                    return;
-                }
-                last = health.status() + " " + health.reason();
-            } catch (RuntimeException e) {
-                last = e.getMessage();
+            last = unhealthyReason();
+            if (last == null) {
+                return;
             }
             sleep(20);
         }
         throw new IllegalStateException("the agent was not healthy within " + timeout + " (" + last + "); log:\n"
                 + logTail(40));
+    }
+
+    /**
+     * Null when healthz answers ok; else what it said instead (a degraded agent's 503 and its
+     * reason) or why it did not answer.
+     */
+    public String unhealthyReason() {
+        try {
+            var health = client.health();
+            return "ok".equals(health.status()) ? null : health.status() + " " + health.reason();
+        } catch (AgentClient.ApiException e) {
+            return "HTTP " + e.status() + " " + e.getMessage();
+        } catch (RuntimeException e) {
+            return "no answer: " + e.getMessage();
+        }
     }
 
     /** SIGKILL (with its descendants), as a crash or an OOM kill would; waits until it is gone. */
@@ -171,6 +193,7 @@ public final class AgentProcess implements AutoCloseable {
         return nodeName;
     }
 
+    /** The configured pod CIDR; null when the cluster state assigns it. */
     public String podCIDR() {
         return podCIDR;
     }

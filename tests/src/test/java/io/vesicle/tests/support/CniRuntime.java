@@ -73,8 +73,10 @@ public final class CniRuntime {
     public CniRuntime(TestNetwork network, String runtimeNetns) {
         this.network = network;
         this.runtimeNetns = runtimeNetns;
-        this.pluginDir = network.tempDir("cni-bin");
-        this.cacheDir = network.tempDir("cni-cache");
+        // One runtime per node namespace: its directories carry the namespace's short name.
+        String node = runtimeNetns.substring(runtimeNetns.lastIndexOf('-') + 1);
+        this.pluginDir = network.tempDir("cni-bin-" + node);
+        this.cacheDir = network.tempDir("cni-cache-" + node);
         try {
             Files.createSymbolicLink(pluginDir.resolve("vesicle"), Repo.vesicleCni());
             for (String plugin : REFERENCE_PLUGINS) {

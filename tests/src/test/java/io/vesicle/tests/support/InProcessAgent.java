@@ -29,14 +29,26 @@ public final class InProcessAgent implements AutoCloseable {
     private Agent agent;
 
     public InProcessAgent(TestNetwork network, String podCIDR) {
+        this(network, Map.of("pod-cidr", podCIDR));
+    }
+
+    /**
+     * A node named n1 with these flags (by flag name, e.g. "cluster-state") over the ones placing
+     * its state, pins and sockets in the network's directories.
+     */
+    public InProcessAgent(TestNetwork network, Map<String, String> flags) {
         this.network = network;
         this.nodeNetns = network.namespace("node");
         this.pinRoot = network.pinRoot();
         Path dir = network.tempDir("agent");
         this.stateDir = dir.resolve("state");
         this.socket = dir.resolve("api.sock");
-        this.config = AgentConfig.load(null, Map.of("pod-cidr", podCIDR, "node-name", "n1", "bpffs-root",
-                pinRoot.toString(), "state-dir", stateDir.toString(), "api-socket", socket.toString()));
+        Map<String, String> all = new LinkedHashMap<>(Map.of("node-name", "n1", "bpffs-root", pinRoot.toString(),
+                "state-dir", stateDir.toString(), "api-socket", socket.toString(),
+                // Served in the test JVM's namespace, the machine's: a port of the kernel's choice.
+                "metrics-address", "127.0.0.1:0"));
+        all.putAll(flags);
+        this.config = AgentConfig.load(null, all);
         this.client = new AgentClient(socket, Duration.ofSeconds(20));
     }
 

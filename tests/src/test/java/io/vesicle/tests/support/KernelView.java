@@ -69,15 +69,8 @@ public final class KernelView {
 
     /** The entries of the endpoint map pinned at pin, sorted by key (an ifindex when keyIsIfindex, else an address). */
     public static List<EndpointEntry> endpointEntries(String nodeNetns, Path pin, boolean keyIsIfindex) {
-        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned", pin.toString());
-        JsonNode dump;
-        try {
-            dump = CniRuntime.JSON.readTree(out);
-        } catch (IOException e) {
-            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
-        }
         Map<String, EndpointEntry> sorted = new TreeMap<>();
-        for (JsonNode element : dump) {
+        for (JsonNode element : dump(nodeNetns, pin)) {
             ByteBuffer key = bytes(element.path("key"));
             ByteBuffer value = bytes(element.path("value"));
             if (value.capacity() != 32) {
@@ -89,6 +82,32 @@ public final class KernelView {
                     value.getInt(12), value.getInt(16), mac(value, 20), mac(value, 26)));
         }
         return List.copyOf(sorted.values());
+    }
+
+    /**
+     * One ipcache entry ({@code struct ipcache_value}, 12 bytes): the prefix's identity, the
+     * underlay address of the node behind it ("0.0.0.0" when none) and its flags.
+     */
+    public record IpcacheEntry(int identity, String tunnelEndpoint, int flags) {
+    }
+
+    /**
+     * The ipcache pinned under pinRoot as the kernel holds it, by prefix ("10.244.2.0/24"),
+     * sorted; {@code struct ipcache_key}'s prefix length counts the 32 bits before the address.
+     */
+    public static Map<String, IpcacheEntry> ipcache(String nodeNetns, Path pinRoot) {
+        Map<String, IpcacheEntry> sorted = new TreeMap<>();
+        for (JsonNode element : dump(nodeNetns, pinRoot.resolve(DatapathMaps.IPCACHE))) {
+            ByteBuffer key = bytes(element.path("key"));
+            ByteBuffer value = bytes(element.path("value"));
+            if (key.capacity() != 24 || value.capacity() != 12) {
+                throw new IllegalStateException("ipcache_key is 24 bytes and ipcache_value 12, bpftool shows "
+                        + key.capacity() + " and " + value.capacity() + ": " + element);
+            }
+            sorted.put(ip(key, 8) + "/" + (key.getInt(0) - 32),
+                    new IpcacheEntry(value.getInt(0), ip(value, 4), value.get(8) & 0xff));
+        }
+        return sorted;
     }
 
     /** The tc filters on dev's ingress hook in the node namespace (none when dev has no clsact). */
@@ -135,6 +154,16 @@ public final class KernelView {
             throw new IllegalStateException("ip printed no JSON: " + out, e);
         }
         return names;
+    }
+
+    /** The entries of the map pinned at pin as bpftool prints them (-j: raw bytes, and BTF's view). */
+    private static JsonNode dump(String nodeNetns, Path pin) {
+        String out = inNode(nodeNetns, "bpftool", "-j", "map", "dump", "pinned", pin.toString());
+        try {
+            return CniRuntime.JSON.readTree(out);
+        } catch (IOException e) {
+            throw new IllegalStateException("bpftool printed no JSON: " + out, e);
+        }
     }
 
     private static String inNode(String nodeNetns, String... command) {

@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Namespaces, bpffs directories, temporary directories and processes one test creates, all named
- * with a prefix carrying this JVM's pid ({@code vt<pid>x<random>}), and all removed (processes
+ * Namespaces, bpffs directories, temporary (and in-memory) directories and processes one test
+ * creates, all named with a prefix carrying this JVM's pid ({@code vt<pid>x<random>}), and all removed (processes
  * killed) on close, on success and on failure. Leftovers of runs whose JVM is gone are removed on
  * first use, so a killed run never breaks the next: their namespaces, pin directories, temporary
  * directories, and processes whose command line names one of their paths (an agent's config) or
@@ -29,6 +29,7 @@ public final class TestNetwork implements AutoCloseable {
     private static final Path NETNS_DIR = Path.of("/var/run/netns");
     private static final Path BPFFS = Path.of("/sys/fs/bpf");
     private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
+    private static final Path SHM = Path.of("/dev/shm");
     /**
      * The names runs give what they create: these tests and the agent's ({@code vt<pid>x}), the
      * demo ({@code vdemo<pid>}) and the benchmarks ({@code vbench<pid>}); group 1 is the pid.
@@ -79,7 +80,19 @@ public final class TestNetwork implements AutoCloseable {
 
     /** A fresh directory (mode 0700) under java.io.tmpdir, removed with everything under it. */
     public synchronized Path tempDir(String name) {
-        Path dir = TMP.resolve(prefix + "-" + name);
+        return createDir(TMP, name);
+    }
+
+    /**
+     * A fresh directory (mode 0700) in memory ({@code /dev/shm}), removed with everything under it:
+     * for data whose fsyncs must not wait on a disk other builds keep busy (etcd's).
+     */
+    public synchronized Path memoryDir(String name) {
+        return createDir(SHM, name);
+    }
+
+    private Path createDir(Path parent, String name) {
+        Path dir = parent.resolve(prefix + "-" + name);
         try {
             Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
@@ -130,7 +143,7 @@ public final class TestNetwork implements AutoCloseable {
         List<Path> orphanNamespaces = orphans(NETNS_DIR);
         killOrphanProcesses(orphanNamespaces);
         orphanNamespaces.forEach(ns -> Shell.run("ip", "netns", "del", ns.getFileName().toString()));
-        for (Path dir : new Path[] {BPFFS, TMP}) {
+        for (Path dir : new Path[] {BPFFS, TMP, SHM}) {
             orphans(dir).forEach(TestNetwork::deleteTree);
         }
     }
