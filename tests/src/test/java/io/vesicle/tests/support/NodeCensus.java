@@ -33,7 +33,8 @@ public record NodeCensus(List<String> ipamFiles, int ipamAllocated, List<String>
                          Map<String, List<String>> podLinks, List<String> hostLocalFiles) {
     /** The pins an agent with no endpoints leaves: its maps, nothing else. */
     public static final Set<String> MAP_PINS = Set.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX,
-            DatapathMaps.METRICS, DatapathMaps.IPCACHE);
+            DatapathMaps.METRICS, DatapathMaps.IPCACHE, DatapathMaps.EVENTS, DatapathMaps.EVENTS_CONFIG,
+            DatapathMaps.EVENTS_LOST);
 
     /**
      * Looks now. The agent must be running (status and endpoints come from its API); podNetns are

@@ -38,7 +38,9 @@ import org.opentest4j.AssertionFailedError;
 public final class NodeSnapshot {
     private static final ObjectMapper CANONICAL = new ObjectMapper()
             .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
-    private static final Set<String> COUNTER_MAPS = Set.of(DatapathMaps.METRICS);
+    /** Maps whose contents move with traffic (the event ring too: it holds records, not entries). */
+    private static final Set<String> COUNTER_MAPS = Set.of(DatapathMaps.METRICS, DatapathMaps.EVENTS,
+            DatapathMaps.EVENTS_LOST);
     private static final Set<String> VOLATILE_ROUTE_FIELDS = Set.of("expires", "cache");
     private static final Pattern PROGRAM_ID = Pattern.compile(
             "\"(id|tag)\":(\\d+|\"[0-9a-f]+\")|(\\w+):\\[\\d+\\]");
