@@ -33,7 +33,7 @@ public record NodeCensus(List<String> ipamFiles, int ipamAllocated, List<String>
                          Map<String, List<String>> podLinks, List<String> hostLocalFiles) {
     /** The pins an agent with no endpoints leaves: its maps, nothing else. */
     public static final Set<String> MAP_PINS = Set.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX,
-            DatapathMaps.METRICS);
+            DatapathMaps.METRICS, DatapathMaps.IPCACHE, DatapathObject.STACK_FLOWS);
 
     /**
      * Looks now. The agent must be running (status and endpoints come from its API); podNetns are
