@@ -15,6 +15,7 @@
 #include "lib/local_delivery.h"
 #include "lib/tunnel.h"
 #include "lib/fib.h"
+#include "lib/stack_flows.h"
 
 /* Where the ipcache says a remote destination lives: its node's underlay address, or 0 when
  * it is not behind a node of the cluster (the world, a node itself, or no entry at all). In
@@ -106,6 +107,7 @@ int from_overlay(struct __sk_buff *skb)
 
 	struct ethhdr *eth = ctx_data(skb);
 	struct iphdr *ip = (void *)(eth + 1);
+	int via_stack = 0;
 
 	if (!ctx_has(skb, eth, sizeof(*eth)))
 		return drop(skb, DROP_TRUNCATED, METRIC_INGRESS);
@@ -117,18 +119,24 @@ int from_overlay(struct __sk_buff *skb)
 
 		struct endpoint_info *dst = lookup_endpoint_ip4(ip->daddr);
 
-		if (dst)
-			return redirect_to_endpoint(skb, eth, dst, REASON_DECAPSULATED, METRIC_INGRESS);
+		if (dst) {
+			if (!stack_flow_reply(skb, ip))
+				return redirect_to_endpoint(skb, eth, dst, REASON_DECAPSULATED,
+							    METRIC_INGRESS);
+			via_stack = 1;
+		}
 	}
-	/* For the node itself. The inner destination MAC is the sending pod's router on the other
-	 * node, not this device's, so the stack would take the frame for someone else's. */
+	/* For the node itself, or for a pod through the stack. The inner destination MAC is the
+	 * sending pod's router on the other node, not this device's, so the stack would take the
+	 * frame for someone else's. */
 	if (skb->pkt_type == PACKET_OTHERHOST)
 		bpf_skb_change_type(skb, PACKET_HOST);
-	return to_stack(skb, METRIC_INGRESS);
+	return via_stack ? reply_via_stack(skb, METRIC_INGRESS) : to_stack(skb, METRIC_INGRESS);
 }
 
 /* Everything arriving on the uplink passes here: only IPv4 for a local endpoint, addressed to
- * this node, is taken; the rest goes on untouched, malformed or not (the stack's business). */
+ * this node, is taken (but replies to flows of the stack's); the rest goes on untouched,
+ * malformed or not (the stack's business). */
 SEC("tc")
 int from_netdev(struct __sk_buff *skb)
 {
@@ -143,11 +151,14 @@ int from_netdev(struct __sk_buff *skb)
 
 	if (!dst)
 		return to_stack(skb, METRIC_INGRESS);
+	if (stack_flow_reply(skb, ip))
+		return reply_via_stack(skb, METRIC_INGRESS);
 	return route_to_endpoint(skb, eth, ip, dst, METRIC_INGRESS);
 }
 
 /* The node's own packets to remote pods, which its routes send out of vsl_host: processes of
- * the node, and packets kube-proxy's DNAT turned towards a remote pod. Nothing is behind
+ * the node, and packets kube-proxy's DNAT turned towards a remote pod (local pods' among them,
+ * noted so that their replies go back through the stack to be un-DNATed). Nothing is behind
  * vsl_host, so a packet for an address the ipcache does not place on a node is dropped. */
 SEC("tc")
 int from_host(struct __sk_buff *skb)
@@ -170,7 +181,17 @@ int from_host(struct __sk_buff *skb)
 
 	if (!tunnel_endpoint)
 		return drop(skb, DROP_UNKNOWN_DESTINATION, METRIC_EGRESS);
-	return forward_to_node(skb, eth, ip, tunnel_endpoint, IDENTITY_HOST, METRIC_EGRESS, 0);
+
+	/* A local pod's packet here went through the stack (from_container redirects the rest):
+	 * its replies must come back that way. The pod, not the node, is its sender. */
+	struct endpoint_info *src = lookup_endpoint_ip4(ip->saddr);
+	__u32 src_identity = IDENTITY_HOST;
+
+	if (src) {
+		stack_flow_note(skb, ip);
+		src_identity = src->identity;
+	}
+	return forward_to_node(skb, eth, ip, tunnel_endpoint, src_identity, METRIC_EGRESS, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -16,6 +16,7 @@ enum metric_reason {
 	REASON_ENCAPSULATED = 3,  /* sent into the overlay tunnel towards a remote node */
 	REASON_FIB_FORWARDED = 4, /* routed straight out of a node device by a FIB lookup (native routing) */
 	REASON_DECAPSULATED = 5,  /* arrived through the overlay tunnel, delivered to a local endpoint */
+	REASON_VIA_STACK = 6,	  /* for a local endpoint, replying to a flow the stack NATed: handed to the stack */
 
 	DROP_REASON_MIN = 130,
 	DROP_INVALID_SOURCE_IP = 130,	/* source IP is not the endpoint's */

@@ -139,7 +139,7 @@ class NodeDatapathTest {
                 + " bytes 0 masquerade.*"), nft);
         assertTrue(nft.contains("10.99.0.1") && nft.contains("10.244.0.0/16"), nft);
         assertEquals("1", inNode("cat", "/proc/sys/net/ipv4/ip_forward").strip());
-        assertEquals("2", inNode("cat", "/proc/sys/net/ipv4/conf/vsl_vxlan/rp_filter").strip());
+        assertEquals("0", inNode("cat", "/proc/sys/net/ipv4/conf/vsl_vxlan/rp_filter").strip());
         assertEquals("2", inNode("cat", "/proc/sys/net/ipv4/conf/vsl_host/rp_filter").strip());
         assertEquals(List.of(), datapath.verifyNode());
         assertTrue(datapath.unavailableReason().isEmpty(), datapath.unavailableReason().toString());

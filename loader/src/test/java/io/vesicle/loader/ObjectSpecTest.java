@@ -36,6 +36,7 @@ class ObjectSpecTest {
     private static final int BPF_MAP_TYPE_HASH = 1;
     private static final int BPF_MAP_TYPE_ARRAY = 2;
     private static final int BPF_MAP_TYPE_PERCPU_HASH = 5;
+    private static final int BPF_MAP_TYPE_LRU_HASH = 9;
     private static final int BPF_MAP_TYPE_LPM_TRIE = 11;
     private static final int BPF_F_NO_PREALLOC = 1;
     private static final int BPF_PROG_TYPE_SCHED_CLS = 3;
@@ -61,7 +62,9 @@ class ObjectSpecTest {
             assertFalse(rodata.pinByName());
             assertEquals(new MapSpec("vsl_ipcache", BPF_MAP_TYPE_LPM_TRIE, 24, 12, 512000, BPF_F_NO_PREALLOC, true),
                     spec.map("vsl_ipcache"));
-            assertEquals(8, spec.maps().size());
+            assertEquals(new MapSpec("vsl_stack_flows", BPF_MAP_TYPE_LRU_HASH, 16, 1, 65536, 0, true),
+                    spec.map("vsl_stack_flows"));
+            assertEquals(9, spec.maps().size());
             assertEquals(Stream.of("from_container", "from_overlay", "from_netdev", "from_host")
                     .map(name -> new ProgramSpec(name, "tc", BPF_PROG_TYPE_SCHED_CLS)).toList(), spec.programs());
         }
@@ -78,7 +81,7 @@ class ObjectSpecTest {
             assertTrue(endpoints.id() > 0);
             assertEquals(BPF_MAP_TYPE_PERCPU_HASH, first.map("vsl_metrics").type());
             assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache", "vsl_events",
-                    "vsl_events_config", "vsl_events_lost", "bpf_lxc.rodata"),
+                    "vsl_events_config", "vsl_events_lost", "vsl_stack_flows", "bpf_lxc.rodata"),
                     first.maps().stream().map(BpfMap::name).collect(Collectors.toSet()));
             Program program = first.program("from_container");
             assertEquals(BPF_PROG_TYPE_SCHED_CLS, program.type());
@@ -97,7 +100,7 @@ class ObjectSpecTest {
         try (BpfObject first = load(pinDir)) {
             endpointsId = first.map("vsl_endpoints").id();
             assertEquals(Set.of("vsl_endpoints", "vsl_lxc", "vsl_metrics", "vsl_ipcache", "vsl_events",
-                    "vsl_events_config", "vsl_events_lost"), list(pinDir));
+                    "vsl_events_config", "vsl_events_lost", "vsl_stack_flows"), list(pinDir));
             first.map("vsl_lxc").put(key, value);
         }
         // Closing the object leaves pinned maps pinned, with their contents.
@@ -244,7 +247,7 @@ class ObjectSpecTest {
         try {
             Files.write(file, bpfLxc());
             try (ObjectSpec spec = ObjectSpec.open(file)) {
-                assertEquals(8, spec.maps().size());
+                assertEquals(9, spec.maps().size());
             }
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -413,7 +416,7 @@ class ObjectSpecTest {
         assertThrows(IllegalStateException.class, spec::load);
         assertThrows(IllegalStateException.class, () -> spec.btfStruct("endpoint_info"));
         // What the spec describes stays readable.
-        assertEquals(8, spec.maps().size());
+        assertEquals(9, spec.maps().size());
     }
 
     @Test

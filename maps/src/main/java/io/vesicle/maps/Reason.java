@@ -8,6 +8,7 @@ public enum Reason {
     ENCAPSULATED(3, "encapsulated"),
     FIB_FORWARDED(4, "fib_forwarded"),
     DECAPSULATED(5, "decapsulated"),
+    VIA_STACK(6, "via_stack"),
     INVALID_SOURCE_IP(130, "invalid_source_ip"),
     INVALID_SOURCE_MAC(131, "invalid_source_mac"),
     TRUNCATED(132, "truncated"),

@@ -6,14 +6,20 @@ import static io.vesicle.tests.support.DatapathObject.TC_ACT_SHOT;
 import static io.vesicle.tests.support.Packets.ETH_HLEN;
 import static io.vesicle.tests.support.Packets.ETH_P_ARP;
 import static io.vesicle.tests.support.Packets.ETH_P_IP;
+import static io.vesicle.tests.support.Packets.ICMP_ECHO;
+import static io.vesicle.tests.support.Packets.ICMP_ECHO_REPLY;
+import static io.vesicle.tests.support.Packets.IP_MF;
 import static io.vesicle.tests.support.Packets.IP_HLEN;
 import static io.vesicle.tests.support.Packets.arpRequest;
 import static io.vesicle.tests.support.Packets.ethernet;
+import static io.vesicle.tests.support.Packets.icmpEcho4;
 import static io.vesicle.tests.support.Packets.slice;
 import static io.vesicle.tests.support.Packets.udp4;
+import static io.vesicle.tests.support.Packets.withFragOff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vesicle.loader.BpfMap;
 import io.vesicle.loader.NetNs;
 import io.vesicle.loader.Netlink;
 import io.vesicle.loader.Program;
@@ -33,6 +39,10 @@ import io.vesicle.tests.support.Shell;
 import io.vesicle.tests.support.TestNetwork;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -51,7 +61,9 @@ import org.junit.jupiter.api.Timeout;
  * <li>10.203.0.0/24 via 192.168.77.3, no neighbour entry (resolved by bpf_redirect_neigh);
  * <li>10.204.0.0/24 out of lxc0 itself (a loop); 10.205.0.0/24 no route at all.
  * </ul>
- * Each is a remote node's pod CIDR in the ipcache. What a test run cannot show: the tunnel key
+ * Each is a remote node's pod CIDR in the ipcache. A local pod's packet on host0 stands for one
+ * the stack DNATed to a remote pod (a Service): from_host notes its flow, and from_netdev hands
+ * the replies to the stack, which alone can reverse the DNAT. What a test run cannot show: the tunnel key
  * set for encapsulation (the metadata is dropped with the test's skb and there is no helper to
  * read a key one set), and from_overlay's delivery, which needs a packet that came out of a
  * VXLAN device: NodeTrafficTest covers both with real traffic.
@@ -369,7 +381,12 @@ class NodeProgramsTest {
     // from_netdev
 
     byte[] fromUplink(byte[] src, byte[] dst, int ttl) {
-        return ethernet(uplink.mac(), REMOTE_NODE_MAC.bytes(), ETH_P_IP, udp4(src, dst, ttl, 32));
+        return onUplink(udp4(src, dst, ttl, 32));
+    }
+
+    /** A frame from the remote node on the uplink carrying ipPacket (native routing). */
+    byte[] onUplink(byte[] ipPacket) {
+        return ethernet(uplink.mac(), REMOTE_NODE_MAC.bytes(), ETH_P_IP, ipPacket);
     }
 
     @Test
@@ -416,7 +433,12 @@ class NodeProgramsTest {
     // from_host
 
     byte[] fromHost(byte[] dst) {
-        return ethernet(FOREIGN_MAC.bytes(), host.mac(), ETH_P_IP, udp4(NODE_IP, dst, 64, 32));
+        return viaHost(udp4(NODE_IP, dst, 64, 32));
+    }
+
+    /** ipPacket leaving through vsl_host: the node's own, or a local pod's the stack routed there (DNAT). */
+    byte[] viaHost(byte[] ipPacket) {
+        return ethernet(FOREIGN_MAC.bytes(), host.mac(), ETH_P_IP, ipPacket);
     }
 
     @Test
@@ -463,5 +485,120 @@ class NodeProgramsTest {
         assertEquals(1, egress(Reason.TO_STACK));
         assertEquals(1, egress(Reason.INVALID_IP_HEADER));
         assertEquals(0, egress(Reason.ENCAPSULATED));
+    }
+
+    // Replies to local pods' flows that went through the stack (a Service DNATed to a remote pod)
+
+    static final int POD_PORT = 40001;
+    static final int BACKEND_PORT = 8080;
+    static final int ECHO_ID = 0x4242;
+
+    /** struct stack_flow_key, as the reply carries it: remote, local, remote port, local port, proto. */
+    static String flowKey(byte[] remote, byte[] local, int remotePort, int localPort, int proto) {
+        ByteBuffer key = ByteBuffer.allocate(16).put(remote).put(local).putShort((short) remotePort)
+                .putShort((short) localPort).put((byte) proto);
+        return HexFormat.of().formatHex(key.array());
+    }
+
+    List<String> stackFlows() {
+        BpfMap map = datapath.stackFlows();
+        List<String> keys = new ArrayList<>();
+        ByteBuffer key = null;
+        ByteBuffer next = ByteBuffer.allocateDirect(map.keySize());
+        while (map.nextKey(key, next)) {
+            byte[] bytes = new byte[map.keySize()];
+            next.get(0, bytes);
+            keys.add(HexFormat.of().formatHex(bytes));
+            key = next;
+            next = ByteBuffer.allocateDirect(map.keySize());
+        }
+        return keys;
+    }
+
+    @Test
+    void hostPacketFromALocalPodNotesItsFlowKeyedAsItsReplies() throws Exception {
+        load(RoutingMode.OVERLAY);
+        byte[] frame = viaHost(udp4(POD_IP, REMOTE_POD_IP, POD_PORT, BACKEND_PORT, 63, 32));
+
+        Program.TestRunResult first = run("from_host", frame, host);
+        Program.TestRunResult again = run("from_host", frame, host);
+
+        assertEquals(TC_ACT_REDIRECT, first.retval());
+        assertEquals(TC_ACT_REDIRECT, again.retval());
+        assertArrayEquals(frame, first.data(), "forwarded as before");
+        assertEquals(2, egress(Reason.ENCAPSULATED));
+        assertEquals(List.of(flowKey(REMOTE_POD_IP, POD_IP, BACKEND_PORT, POD_PORT, Packets.PROTO_UDP)),
+                stackFlows());
+    }
+
+    @Test
+    void hostPacketOfTheNodeItselfNotesNoFlow() throws Exception {
+        load(RoutingMode.NATIVE);
+
+        assertEquals(TC_ACT_REDIRECT, run("from_host", fromHost(REMOTE_POD_IP), host).retval());
+        assertEquals(TC_ACT_SHOT, run("from_host", viaHost(udp4(POD_IP, WORLD_IP, 63, 32)), host).retval());
+        assertEquals(1, egress(Reason.FIB_FORWARDED));
+        assertEquals(List.of(), stackFlows(), "neither the node's packet nor a dropped one");
+    }
+
+    @Test
+    void netdevReplyToAStackFlowGoesToTheStackUntouched() throws Exception {
+        load(RoutingMode.NATIVE);
+        run("from_host", viaHost(udp4(POD_IP, REMOTE_POD_IP, POD_PORT, BACKEND_PORT, 63, 32)), host);
+        byte[] reply = onUplink(udp4(REMOTE_POD_IP, POD_IP, BACKEND_PORT, POD_PORT, 63, 32));
+
+        Program.TestRunResult result = run("from_netdev", reply, uplink);
+
+        assertEquals(TC_ACT_OK, result.retval(), "the stack reverses the DNAT and routes it to the pod");
+        assertArrayEquals(reply, result.data(), "the stack's hop: TTL and MACs its business");
+        assertEquals(1, ingress(Reason.VIA_STACK));
+        assertEquals(0, ingress(Reason.FORWARDED));
+    }
+
+    @Test
+    void netdevPacketsOfOtherFlowsStillGoStraightIntoThePod() throws Exception {
+        load(RoutingMode.NATIVE);
+        run("from_host", viaHost(udp4(POD_IP, REMOTE_POD_IP, POD_PORT, BACKEND_PORT, 63, 32)), host);
+        List<byte[]> others = List.of(
+                udp4(REMOTE_POD_IP, POD_IP, BACKEND_PORT, POD_PORT + 1, 63, 32), // another local port
+                udp4(REMOTE_POD_IP, POD_IP, POD_PORT, BACKEND_PORT, 63, 32), // the ports the other way round
+                udp4(REMOTE_POD_IP, LOCAL_POD_IP, BACKEND_PORT, POD_PORT, 63, 32), // another local pod
+                udp4(UNRESOLVED_POD_IP, POD_IP, BACKEND_PORT, POD_PORT, 63, 32)); // another remote pod
+
+        for (byte[] packet : others) {
+            assertEquals(TC_ACT_REDIRECT, run("from_netdev", onUplink(packet), uplink).retval());
+        }
+        assertEquals(others.size(), ingress(Reason.FORWARDED));
+        assertEquals(0, ingress(Reason.VIA_STACK));
+    }
+
+    @Test
+    void echoRepliesMatchTheirRequestsByIdentifier() throws Exception {
+        load(RoutingMode.NATIVE);
+        run("from_host", viaHost(icmpEcho4(POD_IP, REMOTE_POD_IP, ICMP_ECHO, ECHO_ID)), host);
+
+        assertEquals(List.of(flowKey(REMOTE_POD_IP, POD_IP, 0, ECHO_ID, Packets.PROTO_ICMP)), stackFlows());
+        assertEquals(TC_ACT_OK, run("from_netdev",
+                onUplink(icmpEcho4(REMOTE_POD_IP, POD_IP, ICMP_ECHO_REPLY, ECHO_ID)), uplink).retval());
+        assertEquals(TC_ACT_REDIRECT, run("from_netdev",
+                onUplink(icmpEcho4(REMOTE_POD_IP, POD_IP, ICMP_ECHO_REPLY, ECHO_ID + 1)), uplink).retval());
+        assertEquals(TC_ACT_REDIRECT, run("from_netdev",
+                onUplink(icmpEcho4(REMOTE_POD_IP, POD_IP, ICMP_ECHO, ECHO_ID)), uplink).retval(),
+                "a request from the remote pod is no reply");
+        assertEquals(1, ingress(Reason.VIA_STACK));
+        assertEquals(2, ingress(Reason.FORWARDED));
+    }
+
+    @Test
+    void fragmentsMatchByAddressesAlone() throws Exception {
+        load(RoutingMode.NATIVE);
+        run("from_host", viaHost(withFragOff(udp4(POD_IP, REMOTE_POD_IP, POD_PORT, BACKEND_PORT, 63, 32),
+                IP_MF)), host);
+        // A later fragment: what follows the IP header is data, not ports.
+        byte[] replyFragment = withFragOff(udp4(REMOTE_POD_IP, POD_IP, 1234, 5678, 63, 32), (short) 185);
+
+        assertEquals(List.of(flowKey(REMOTE_POD_IP, POD_IP, 0, 0, Packets.PROTO_UDP)), stackFlows());
+        assertEquals(TC_ACT_OK, run("from_netdev", onUplink(replyFragment), uplink).retval());
+        assertEquals(1, ingress(Reason.VIA_STACK));
     }
 }

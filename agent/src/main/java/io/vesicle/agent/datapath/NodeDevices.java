@@ -26,8 +26,14 @@ final class NodeDevices implements NodeRealizer {
     static final String NET = "vsl_net";
     static final int VXLAN_PORT = 8472;
     private static final String VETH = "veth";
-    /** rp_filter loose: decapsulated pod traffic for the node arrives on vsl_vxlan, while the route back is vsl_host. */
+    /** rp_filter loose: node traffic to remote pods leaves on vsl_host, while the replies may arrive elsewhere. */
     private static final String RP_FILTER_LOOSE = "2";
+    /**
+     * rp_filter off on vsl_vxlan: the replies to a local pod's Service flow the stack DNATed come out of the tunnel
+     * and are forwarded by the stack, and a device without an address fails even the loose check. Effective only
+     * where net.ipv4.conf.all.rp_filter is 0 too (the kernel takes the higher of the two).
+     */
+    private static final String RP_FILTER_OFF = "0";
 
     private final NetNs nodeNs;
     private final NodeNetwork network;
@@ -53,7 +59,7 @@ final class NodeDevices implements NodeRealizer {
         NetNs.writeSysctl(nodeNs, "ipv4/ip_forward", "1");
         NetNs.writeSysctl(nodeNs, "ipv4/conf/" + HOST + "/rp_filter", RP_FILTER_LOOSE);
         if (network.mode() == RoutingMode.OVERLAY) {
-            NetNs.writeSysctl(nodeNs, "ipv4/conf/" + VXLAN + "/rp_filter", RP_FILTER_LOOSE);
+            NetNs.writeSysctl(nodeNs, "ipv4/conf/" + VXLAN + "/rp_filter", RP_FILTER_OFF);
         }
     }
 

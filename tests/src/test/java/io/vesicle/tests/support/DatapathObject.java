@@ -1,6 +1,7 @@
 package io.vesicle.tests.support;
 
 import io.vesicle.agent.datapath.Datapath;
+import io.vesicle.loader.BpfMap;
 import io.vesicle.loader.BpfObject;
 import io.vesicle.loader.ObjectSpec;
 import io.vesicle.loader.Program;
@@ -18,6 +19,8 @@ public final class DatapathObject implements AutoCloseable {
     public static final int TC_ACT_OK = 0;
     public static final int TC_ACT_SHOT = 2;
     public static final int TC_ACT_REDIRECT = 7;
+    /** Flows of local pods the stack handled (bpf/lib/stack_flows.h); only the datapath uses it. */
+    public static final String STACK_FLOWS = "vsl_stack_flows";
 
     /** CFG_ROUTING_MODE values (bpf/lib/config.h). */
     public enum RoutingMode {
@@ -59,6 +62,11 @@ public final class DatapathObject implements AutoCloseable {
 
     public DatapathMaps maps() {
         return maps;
+    }
+
+    /** The raw map of stack flows: 16-byte keys (struct stack_flow_key), 1-byte values. */
+    public BpfMap stackFlows() {
+        return object.map(STACK_FLOWS);
     }
 
     /** Packets counted under reason in direction. */

@@ -34,7 +34,7 @@ public record NodeCensus(List<String> ipamFiles, int ipamAllocated, List<String>
     /** The pins an agent with no endpoints leaves: its maps, nothing else. */
     public static final Set<String> MAP_PINS = Set.of(DatapathMaps.ENDPOINTS, DatapathMaps.ENDPOINTS_BY_IFINDEX,
             DatapathMaps.METRICS, DatapathMaps.IPCACHE, DatapathMaps.EVENTS, DatapathMaps.EVENTS_CONFIG,
-            DatapathMaps.EVENTS_LOST);
+            DatapathMaps.EVENTS_LOST, DatapathObject.STACK_FLOWS);
 
     /**
      * Looks now. The agent must be running (status and endpoints come from its API); podNetns are

@@ -9,7 +9,12 @@ public final class Packets {
     public static final short ETH_P_ARP = 0x0806;
     public static final short ETH_P_IPV6 = (short) 0x86DD;
     public static final int IP_HLEN = 20;
+    public static final int PROTO_ICMP = 1;
     public static final int PROTO_UDP = 17;
+    public static final int ICMP_ECHO_REPLY = 0;
+    public static final int ICMP_ECHO = 8;
+    /** frag_off's more-fragments bit. */
+    public static final short IP_MF = 0x2000;
 
     private Packets() {
     }
@@ -22,13 +27,40 @@ public final class Packets {
 
     /** An IPv4 header with a valid checksum, followed by a UDP datagram of payloadLength zero bytes. */
     public static byte[] udp4(byte[] src, byte[] dst, int ttl, int payloadLength) {
-        int total = IP_HLEN + 8 + payloadLength;
+        return udp4(src, dst, 40000, 5201, ttl, payloadLength);
+    }
+
+    /** {@link #udp4(byte[], byte[], int, int)} between these ports. */
+    public static byte[] udp4(byte[] src, byte[] dst, int sport, int dport, int ttl, int payloadLength) {
+        ByteBuffer b = ipv4(src, dst, PROTO_UDP, ttl, 8 + payloadLength);
+        b.putShort((short) sport).putShort((short) dport).putShort((short) (8 + payloadLength)).putShort((short) 0);
+        return b.array();
+    }
+
+    /** An ICMP echo request or reply (type) with this identifier, sequence 1 and no data. */
+    public static byte[] icmpEcho4(byte[] src, byte[] dst, int type, int id) {
+        ByteBuffer b = ipv4(src, dst, PROTO_ICMP, 64, 8);
+        b.put((byte) type).put((byte) 0).putShort((short) 0).putShort((short) id).putShort((short) 1);
+        b.putShort(IP_HLEN + 2, ipChecksum(b.array(), IP_HLEN, 8));
+        return b.array();
+    }
+
+    /** The IPv4 packet (no Ethernet header) with frag_off set to fragOff and its checksum fixed. */
+    public static byte[] withFragOff(byte[] packet, short fragOff) {
+        ByteBuffer b = ByteBuffer.wrap(packet.clone());
+        b.putShort(6, fragOff).putShort(10, (short) 0);
+        b.putShort(10, ipChecksum(b.array(), 0, IP_HLEN));
+        return b.array();
+    }
+
+    /** A buffer holding an IPv4 header with a valid checksum (DF set), positioned at its payload. */
+    private static ByteBuffer ipv4(byte[] src, byte[] dst, int protocol, int ttl, int payloadLength) {
+        int total = IP_HLEN + payloadLength;
         ByteBuffer b = ByteBuffer.allocate(total);
         b.put((byte) 0x45).put((byte) 0).putShort((short) total).putShort((short) 1).putShort((short) 0x4000)
-                .put((byte) ttl).put((byte) PROTO_UDP).putShort((short) 0).put(src).put(dst);
+                .put((byte) ttl).put((byte) protocol).putShort((short) 0).put(src).put(dst);
         b.putShort(10, ipChecksum(b.array(), 0, IP_HLEN));
-        b.putShort((short) 40000).putShort((short) 5201).putShort((short) (8 + payloadLength)).putShort((short) 0);
-        return b.array();
+        return b;
     }
 
     /** An ARP request from (sha, sip) for tip. */
