@@ -39,7 +39,6 @@ class ApiLimitsIT extends AgentProcessSupport {
     static final long LOAD_MILLIS = 15_000;
     /** Between one client's oversize requests: 64 clients still send hundreds a second. */
     static final long PAUSE_MILLIS = 50;
-    static final long MAX_HEALTH_P99_MILLIS = 100;
     static final long MAX_RSS_GROWTH_KIB = 64 * 1024;
 
     @Test
@@ -118,7 +117,6 @@ class ApiLimitsIT extends AgentProcessSupport {
                 percentile(cutTricklers, 50), percentile(cutTricklers, 100),
                 ApiLimits.DEFAULT.readDeadline().toMillis());
         System.out.printf("agent VmRSS %d KiB before, %d KiB at most: +%d KiB%n", rssBefore, rssMax.get(), growth);
-        assertTrue(percentile(health, 99) <= MAX_HEALTH_P99_MILLIS, "healthz p99 over " + MAX_HEALTH_P99_MILLIS + " ms");
         assertTrue(growth <= MAX_RSS_GROWTH_KIB, "VmRSS grew by " + growth + " KiB");
         assertEquals(0, wrongAnswers.get(), "every oversize body is refused with 413: " + wrong);
         assertTrue(!cutTricklers.isEmpty() && percentile(cutTricklers, 100)
