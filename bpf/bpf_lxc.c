@@ -3,7 +3,7 @@
  * from_container at the tc ingress of each pod's host-side veth (every packet a pod sends),
  * from_overlay at the tc ingress of the VXLAN device, from_netdev at the tc ingress of the
  * uplink (native routing), from_host at the tc egress of the host device vsl_host (the node's
- * own traffic to remote pods). */
+ * own traffic to remote pods), to_netdev at the tc egress of the uplink (native routing). */
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/eth.h"
@@ -192,6 +192,23 @@ int from_host(struct __sk_buff *skb)
 		src_identity = src->identity;
 	}
 	return forward_to_node(skb, eth, ip, tunnel_endpoint, src_identity, METRIC_EGRESS, 0);
+}
+
+/* Native routing's counterpart of from_host's note: the stack routes a local pod's DNATed packet
+ * out of the uplink directly (the remote pod CIDR's route is there), never through vsl_host.
+ * Only looks; the packet goes on whatever it is, uncounted (every packet the node sends passes). */
+SEC("tc")
+int to_netdev(struct __sk_buff *skb)
+{
+	struct ethhdr *eth = ctx_data(skb);
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if (skb->mark == MARK_FORWARDED_BY_BPF || !ctx_has(skb, ip, sizeof(*ip)) ||
+	    eth->h_proto != bpf_htons(ETH_P_IP) || ipv4_header_invalid(skb, eth, ip))
+		return TC_ACT_OK;
+	if (lookup_endpoint_ip4(ip->saddr))
+		stack_flow_note(skb, ip);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -10,6 +10,8 @@
 #include "counters.h"
 
 #define AF_INET 2
+/* skb->mark of a packet fib_redirect sent out: the stack never saw it. */
+#define MARK_FORWARDED_BY_BPF 0x0f5e0000
 
 /* Routes the packet by the FIB and redirects it out of the device the route names. A hop
  * (forwarding a pod's packet) decrements the TTL; the node's own packets are not forwarded and
@@ -43,6 +45,8 @@ static __always_inline int fib_redirect(struct __sk_buff *skb, struct ethhdr *et
 		return drop(skb, DROP_FIB_LOOKUP_FAILED, direction);
 	if (hop)
 		ipv4_decrease_ttl(ip);
+	/* Tells to_netdev this packet skipped the stack (the mark never leaves the node). */
+	skb->mark = MARK_FORWARDED_BY_BPF;
 	count(skb, REASON_FIB_FORWARDED, direction);
 	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		/* The next hop's MAC is not known yet: the kernel resolves it and queues the packet

@@ -65,7 +65,7 @@ class ObjectSpecTest {
             assertEquals(new MapSpec("vsl_stack_flows", BPF_MAP_TYPE_LRU_HASH, 16, 1, 65536, 0, true),
                     spec.map("vsl_stack_flows"));
             assertEquals(9, spec.maps().size());
-            assertEquals(Stream.of("from_container", "from_overlay", "from_netdev", "from_host")
+            assertEquals(Stream.of("from_container", "from_overlay", "from_netdev", "from_host", "to_netdev")
                     .map(name -> new ProgramSpec(name, "tc", BPF_PROG_TYPE_SCHED_CLS)).toList(), spec.programs());
         }
     }

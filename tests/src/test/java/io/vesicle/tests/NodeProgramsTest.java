@@ -601,4 +601,26 @@ class NodeProgramsTest {
         assertEquals(TC_ACT_OK, run("from_netdev", onUplink(replyFragment), uplink).retval());
         assertEquals(1, ingress(Reason.VIA_STACK));
     }
+
+    @Test
+    void uplinkEgressNotesALocalPodsFlowTheStackRoutedThereAndOnlyLooks() throws Exception {
+        // Native routing: the remote pod CIDR's route is on the uplink, so the DNATed packet leaves there.
+        load(RoutingMode.NATIVE);
+        byte[] podPacket = ethernet(REMOTE_NODE_MAC.bytes(), uplink.mac(), ETH_P_IP,
+                udp4(POD_IP, REMOTE_POD_IP, POD_PORT, BACKEND_PORT, 63, 32));
+        byte[] nodePacket = ethernet(REMOTE_NODE_MAC.bytes(), uplink.mac(), ETH_P_IP,
+                udp4(NODE_IP, REMOTE_POD_IP, POD_PORT + 1, BACKEND_PORT, 64, 32));
+
+        for (byte[] frame : new byte[][] {podPacket, nodePacket}) {
+            Program.TestRunResult result = run("to_netdev", frame, uplink);
+            assertEquals(TC_ACT_OK, result.retval());
+            assertArrayEquals(frame, result.data());
+        }
+        assertEquals(List.of(flowKey(REMOTE_POD_IP, POD_IP, BACKEND_PORT, POD_PORT, Packets.PROTO_UDP)),
+                stackFlows(), "the pod's flow, not the node's");
+        assertEquals(TC_ACT_OK, run("from_netdev",
+                onUplink(udp4(REMOTE_POD_IP, POD_IP, BACKEND_PORT, POD_PORT, 63, 32)), uplink).retval());
+        assertEquals(1, ingress(Reason.VIA_STACK));
+        assertEquals(0, egress(Reason.TO_STACK), "uncounted: every packet the node sends passes there");
+    }
 }

@@ -32,6 +32,7 @@ public final class Datapath implements AutoCloseable {
     public static final String FROM_OVERLAY = "from_overlay";
     public static final String FROM_NETDEV = "from_netdev";
     public static final String FROM_HOST = "from_host";
+    public static final String TO_NETDEV = "to_netdev";
     static final String GATEWAY_CONSTANT = "CFG_GATEWAY_IP4";
     static final String ROUTING_MODE_CONSTANT = "CFG_ROUTING_MODE";
     static final String ENCAP_IFINDEX_CONSTANT = "CFG_ENCAP_IFINDEX";
@@ -86,7 +87,7 @@ public final class Datapath implements AutoCloseable {
             this.remote = null;
         } else {
             this.nodePrograms = new NodePrograms(nodeNs, network, devices, object.program(FROM_OVERLAY),
-                    object.program(FROM_NETDEV), object.program(FROM_HOST));
+                    object.program(FROM_NETDEV), object.program(TO_NETDEV), object.program(FROM_HOST));
             this.clusterRoutes = new ClusterRoutes(nodeNs, network, devices.hostIfindex());
             Masquerade masquerade = new Masquerade(nodeNs, network);
             this.nodeState = List.of(devices, nodePrograms, clusterRoutes, masquerade);

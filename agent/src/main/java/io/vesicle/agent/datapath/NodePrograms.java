@@ -12,10 +12,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's programs: {@code from_overlay} on tc ingress of vsl_vxlan (overlay mode),
- * {@code from_netdev} on tc ingress of the uplink (native mode), {@code from_host} on tc egress of
- * vsl_host. Each at Vesicle's one handle and priority, so attaching over an earlier run's program
+ * {@code from_netdev} on tc ingress and {@code to_netdev} on tc egress of the uplink (native mode),
+ * {@code from_host} on tc egress of vsl_host. Each at Vesicle's one handle and priority, so attaching over an earlier run's program
  * replaces it in place: no packet meets a missing filter. Switching modes takes the other mode's
- * program off the uplink.
+ * programs off the uplink.
  */
 final class NodePrograms implements NodeRealizer {
     private static final Logger LOG = LoggerFactory.getLogger(NodePrograms.class);
@@ -33,7 +33,7 @@ final class NodePrograms implements NodeRealizer {
     private final List<Hook> hooks;
 
     NodePrograms(NetNs nodeNs, NodeNetwork network, NodeDevices devices, Program fromOverlay, Program fromNetdev,
-                 Program fromHost) {
+                 Program toNetdev, Program fromHost) {
         this.nodeNs = nodeNs;
         this.network = network;
         List<Hook> all = new ArrayList<>();
@@ -41,6 +41,7 @@ final class NodePrograms implements NodeRealizer {
             all.add(new Hook(fromOverlay, NodeDevices.VXLAN, devices.encapIfindex(), TcDirection.INGRESS));
         } else {
             all.add(new Hook(fromNetdev, network.uplink().name(), network.uplink().ifindex(), TcDirection.INGRESS));
+            all.add(new Hook(toNetdev, network.uplink().name(), network.uplink().ifindex(), TcDirection.EGRESS));
         }
         all.add(new Hook(fromHost, NodeDevices.HOST, devices.hostIfindex(), TcDirection.EGRESS));
         this.hooks = List.copyOf(all);
@@ -53,11 +54,14 @@ final class NodePrograms implements NodeRealizer {
 
     @Override
     public void apply() {
-        if (network.mode() == RoutingMode.OVERLAY
-                && TcLink.query(nodeNs, network.uplink().ifindex(), TcDirection.INGRESS).isPresent()) {
-            TcLink.detach(nodeNs, network.uplink().ifindex(), TcDirection.INGRESS);
-            LOG.info("detached from_netdev from tc ingress of {}: the node is in overlay mode",
-                    network.uplink().name());
+        if (network.mode() == RoutingMode.OVERLAY) {
+            for (TcDirection direction : TcDirection.values()) {
+                if (TcLink.query(nodeNs, network.uplink().ifindex(), direction).isPresent()) {
+                    TcLink.detach(nodeNs, network.uplink().ifindex(), direction);
+                    LOG.info("detached the native mode's program from tc {} of {}: the node is in overlay mode",
+                            direction.name().toLowerCase(), network.uplink().name());
+                }
+            }
         }
         for (Hook hook : hooks) {
             OptionalInt before = TcLink.query(nodeNs, hook.ifindex, hook.direction);
