@@ -58,11 +58,14 @@ class TopologyIT {
                     "host " + Topology.EXTERNAL_ADDRESS);
             Map<String, String> seen = Echo.probe(first.netns(), List.of("tcp", "udp"),
                     List.of(Topology.EXTERNAL_ADDRESS), Duration.ofSeconds(5));
+            java.util.function.Predicate<Capture.Frame> fromNode = f -> !f.vxlan()
+                    && f.outerSource().equals(first.underlayAddress()) && f.outerDestination().equals(Topology.EXTERNAL_ADDRESS);
+            // tshark prints what dumpcap captured with a lag: wait for it before stopping.
+            capture.awaitFrames(seenFrames -> seenFrames.stream().anyMatch(fromNode), Duration.ofSeconds(10));
             List<Capture.Frame> frames = capture.stop();
             assertEquals(Map.of("tcp " + Topology.EXTERNAL_ADDRESS, first.underlayAddress(),
                     "udp " + Topology.EXTERNAL_ADDRESS, first.underlayAddress()), seen);
-            assertTrue(frames.stream().anyMatch(f -> !f.vxlan() && f.outerSource().equals(first.underlayAddress())
-                    && f.outerDestination().equals(Topology.EXTERNAL_ADDRESS)), "captured: " + frames + "; tshark said: " + capture.errors());
+            assertTrue(frames.stream().anyMatch(fromNode), "captured: " + frames + "; tshark said: " + capture.errors());
             assertTrue(Echo.failed(Echo.probe(first.netns(), "tcp", "10.77.0.77", Duration.ofMillis(300))),
                     "a probe of nobody fails");
 

@@ -80,7 +80,8 @@ public final class Capture implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IllegalStateException("tshark exited " + process.exitValue() + ": " + capture.errors());
             }
-            return capture.errors().contains("Capturing on");
+            // "Capturing on" comes before dumpcap has its socket; "Capture started" once it captures.
+            return capture.errors().contains("Capture started");
         });
         return capture;
     }
