@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -42,11 +41,7 @@ public final class FileClusterState implements ClusterState {
         this.podCIDR = podCIDR;
         this.clusterCIDR = clusterCIDR;
         this.file = file;
-        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "vesicle-cluster-file");
-            t.setDaemon(true);
-            return t;
-        });
+        this.poller = EventThread.named("vesicle-cluster-file");
     }
 
     /** The provider of kind "file": settings podCIDR (required), clusterCIDR, clusterFile. */

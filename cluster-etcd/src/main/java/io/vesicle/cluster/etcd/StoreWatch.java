@@ -11,6 +11,7 @@ import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.vesicle.cluster.ClusterEvent;
 import io.vesicle.cluster.ClusterEvents;
+import io.vesicle.cluster.EventThread;
 import io.vesicle.cluster.ClusterStateException;
 import io.vesicle.cluster.etcd.EtcdLayout.Entry;
 import io.vesicle.cluster.etcd.EtcdLayout.MalformedEntryException;
@@ -70,12 +71,7 @@ final class StoreWatch implements AutoCloseable {
         this.client = client;
         this.layout = layout;
         this.hooks = hooks;
-        this.thread = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread t = new Thread(runnable, "vesicle-etcd-events");
-            t.setDaemon(true);
-            return t;
-        });
-        thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.thread = EventThread.named("vesicle-etcd-events");
     }
 
     CompletableFuture<Void> start(ClusterEvents handler) {

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.vesicle.cluster.Cidr;
 import io.vesicle.cluster.ClusterEvent;
 import io.vesicle.cluster.ClusterEvents;
+import io.vesicle.cluster.EventThread;
 import io.vesicle.cluster.ClusterState;
 import io.vesicle.cluster.ClusterStateException;
 import io.vesicle.cluster.LocalNode;
@@ -71,12 +72,7 @@ public final class KubernetesClusterState implements ClusterState {
         this.config = config;
         this.clusterCIDR = clusterCIDR;
         this.joinTimeout = joinTimeout;
-        this.events = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread thread = new Thread(runnable, "vesicle-k8s-events");
-            thread.setDaemon(true);
-            return thread;
-        });
-        events.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.events = EventThread.named("vesicle-k8s-events");
     }
 
     private synchronized KubernetesClient client() {
